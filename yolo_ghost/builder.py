@@ -1,0 +1,308 @@
+"""The YAML model builder: one generic loop over the rows of a config and the registry's channel rules.
+
+It reads both YAML dialects: YOLOv5's (``depth_multiple`` / ``width_multiple`` / ``anchors``) and the
+ultralytics one (``scales:`` with the scale letter taken from the file name). Nothing in a YAML is ever evaluated
+as code: module names are looked up in the registry (or as attributes of ``torch.nn`` for ``nn.Name``),
+activations come from a fixed list with literal arguments, and args are literals or the names ``nc`` / ``anchors``.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn as nn
+from ultralytics.nn.modules.conv import Conv
+
+from yolo_ghost.blocks.helpers import make_divisible
+from yolo_ghost.cfg import ConfigError
+from yolo_ghost.registry import BlockSpec, get_block, is_registered, unknown_block_message
+
+# Activations a YAML may name in `activation:`; anything else is refused rather than evaluated.
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    name: getattr(nn, name)
+    for name in (
+        "ReLU",
+        "ReLU6",
+        "LeakyReLU",
+        "SiLU",
+        "Hardswish",
+        "Hardsigmoid",
+        "Mish",
+        "GELU",
+        "ELU",
+        "SELU",
+        "CELU",
+        "PReLU",
+        "Sigmoid",
+        "Tanh",
+        "Identity",
+    )
+}
+_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+
+
+@dataclass
+class LayerInfo:
+    """What the builder decided for one YAML row; kept on the module (``m.i``, ``m.f``, ``m.type``, ...)."""
+
+    i: int
+    f: int | list[int]
+    n: int
+    type: str
+    args: list[Any]
+    c_out: int
+
+
+def parse_activation(spec: Any) -> nn.Module:
+    """Turn ``activation: nn.LeakyReLU(0.1)`` into a module without ``eval``: a listed class, literal arguments."""
+    if not isinstance(spec, str):
+        raise ConfigError(f"activation: expected a string like 'nn.SiLU()', got {spec!r}")
+    try:
+        node = ast.parse(spec.strip(), mode="eval").body
+    except SyntaxError:
+        node = None
+    if isinstance(node, ast.Attribute):  # `nn.SiLU` without parentheses
+        node = ast.Call(func=node, args=[], keywords=[])
+    dotted = _dotted_name(node.func) if isinstance(node, ast.Call) else None
+    name = dotted.rsplit(".", 1)[-1] if dotted else None
+    if not dotted or dotted not in (f"nn.{name}", f"torch.nn.{name}") or name not in ACTIVATIONS:
+        raise ConfigError(
+            f"activation: {spec!r} is not allowed; use one of {', '.join('nn.' + a + '()' for a in ACTIVATIONS)} "
+            "with literal arguments"
+        )
+    try:
+        args = [ast.literal_eval(a) for a in node.args]
+        kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg}
+    except ValueError:
+        raise ConfigError(f"activation: {spec!r}: arguments must be literals (numbers, booleans)") from None
+    return ACTIVATIONS[name](*args, **kwargs)
+
+
+def _dotted_name(node: ast.AST) -> str | None:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+@contextlib.contextmanager
+def default_activation(act: nn.Module | None) -> Iterator[None]:
+    """Set the activation every ``Conv`` built inside the block gets, and restore it afterwards.
+
+    ``Conv.default_act`` is process-wide state in ultralytics; restoring it keeps one model's
+    ``activation:`` from leaking into the next model built in the same process.
+    """
+    previous = Conv.default_act
+    if act is not None:
+        Conv.default_act = act
+    try:
+        yield
+    finally:
+        Conv.default_act = previous
+
+
+def resolve_module(i: int, name: Any) -> BlockSpec:
+    """The spec for a YAML module name: a registered block, or ``nn.Name`` (an attribute lookup on torch.nn)."""
+    if not isinstance(name, str):
+        raise ConfigError(f"layer {i}: module must be a block name, got {name!r}")
+    if is_registered(name):
+        return get_block(name)
+    if name.startswith(("nn.", "torch.nn.")):
+        attr = name.split(".")[-1]
+        cls = getattr(nn, attr, None) if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", attr) else None
+        if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+            raise ConfigError(f"layer {i}: {name!r} is not a torch.nn layer class")
+        # As in YOLOv5: a torch layer receives its YAML args unchanged and keeps its input's channel count.
+        return BlockSpec(name=name, factory=cls, inputs="none", out="same", width_args=(), signature="torch.nn args")
+    raise ConfigError(f"layer {i}: {unknown_block_message(name)}")
+
+
+def resolve_arg(i: int, value: Any, names: dict[str, Any]) -> Any:
+    """A YAML arg as a Python value: literals pass, ``nc``/``anchors``/``None`` are substituted, code is refused."""
+    if isinstance(value, list):
+        return [resolve_arg(i, v, names) for v in value]
+    if not isinstance(value, str):
+        return value
+    if value in names:
+        return names[value]
+    if value == "None":
+        return None
+    try:
+        return ast.literal_eval(value)  # "(5, 9, 13)", "'nearest'", "1e-3": literals only, never code
+    except (ValueError, SyntaxError):
+        pass
+    if _WORD.match(value):  # a plain word such as nearest / bilinear is a string argument
+        return value
+    raise ConfigError(
+        f"layer {i}: argument {value!r} is neither a literal (number, bool, None, list, quoted string) nor one of "
+        f"the names {sorted(names)}; YAML args are never evaluated as code"
+    )
+
+
+def _check_from(i: int, f: Any, n_layers_before: int) -> int | list[int]:
+    def one(x: Any) -> int:
+        if isinstance(x, bool) or not isinstance(x, int):
+            raise ConfigError(f"layer {i}: 'from' entries must be integers, got {x!r}")
+        j = x if x >= 0 else i + x
+        if i == 0 and x == -1:
+            return x
+        if not 0 <= j < i:
+            raise ConfigError(
+                f"layer {i}: 'from' index {x} is out of range; it must point to an earlier layer (0..{i - 1}, or "
+                f"-1..-{i})"
+            )
+        return x
+
+    if isinstance(f, list):
+        if not f:
+            raise ConfigError(f"layer {i}: 'from' is an empty list")
+        return [one(x) for x in f]
+    return one(f)
+
+
+def parse_model(d: dict[str, Any], ch: int = 3) -> tuple[nn.Sequential, list[int]]:
+    """Build the layers of a model dict (a loaded YAML) into ``(nn.Sequential, save)``.
+
+    ``save`` lists the layers whose outputs later layers read (the ultralytics ``BaseModel`` contract). Each
+    module gets ``.i``, ``.f``, ``.type``, ``.np`` (as in ultralytics) and ``.yaml_row`` (a ``LayerInfo``) for the
+    profiler and for printing.
+    """
+    for key in ("backbone", "head"):
+        if not isinstance(d.get(key), list):
+            raise ConfigError(f"model YAML needs a '{key}' list of [from, number, module, args] rows")
+    nc = d.get("nc")
+    if not isinstance(nc, int) or nc < 1:
+        raise ConfigError(f"model YAML: nc must be a positive integer, got {nc!r}")
+    depth, width, max_channels = d.get("depth_multiple", 1.0), d.get("width_multiple", 1.0), float("inf")
+    scales = d.get("scales")
+    if scales:
+        scale = d.get("scale") or next(iter(scales))
+        if scale not in scales:
+            raise ConfigError(f"model YAML: scale {scale!r} is not among its scales {list(scales)}")
+        d["scale"] = scale
+        depth, width, max_channels = scales[scale]
+    act = parse_activation(d["activation"]) if d.get("activation") else None
+    names = {"nc": nc, "anchors": d.get("anchors")}
+
+    rows = d["backbone"] + d["head"]
+    layers: list[nn.Module] = []
+    save: list[int] = []
+    channels: list[int] = [ch]
+    with default_activation(act):
+        for i, row in enumerate(rows):
+            if not isinstance(row, list) or len(row) != 4:
+                raise ConfigError(f"layer {i}: expected a row [from, number, module, args], got {row!r}")
+            f, n, name, args = row
+            f = _check_from(i, f, len(layers))
+            spec = resolve_module(i, name)
+            if not isinstance(args, list):
+                raise ConfigError(f"layer {i} ({name}): args must be a list, got {args!r}")
+            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                raise ConfigError(f"layer {i} ({name}): number must be a positive integer, got {n!r}")
+            args = [resolve_arg(i, a, names) for a in args]
+            n = max(round(n * depth), 1) if n > 1 else n
+            module, c_out, call_args = _build_layer(i, spec, f, n, args, channels, width, max_channels, d)
+            module.np = sum(p.numel() for p in module.parameters())
+            module.i, module.f, module.type = i, f, spec.name  # what ultralytics' BaseModel reads
+            module.yaml_row = LayerInfo(i=i, f=f, n=n, type=spec.name, args=call_args, c_out=c_out)
+            save.extend(x % i for x in ([f] if isinstance(f, int) else f) if x != -1)
+            layers.append(module)
+            if i == 0:
+                channels = []
+            channels.append(c_out)
+    return nn.Sequential(*layers), sorted(set(save))
+
+
+def _build_layer(
+    i: int,
+    spec: BlockSpec,
+    f: int | list[int],
+    n: int,
+    args: list[Any],
+    channels: list[int],
+    width: float,
+    max_channels: float,
+    d: dict[str, Any],
+) -> tuple[nn.Module, int, list[Any]]:
+    c_in: Any = channels[f] if isinstance(f, int) else [channels[x] for x in f]
+    if spec.inputs == "single" and isinstance(c_in, list):
+        raise ConfigError(f"layer {i} ({spec.name}): takes one input but 'from' lists {len(c_in)}: {f}")
+    args = list(args)
+    for j in spec.width_args:
+        if j < len(args) and isinstance(args[j], int) and not isinstance(args[j], bool):
+            args[j] = make_divisible(min(args[j], max_channels) * width, 8)
+    if spec.out == "arg0":
+        if not args or not isinstance(args[0], int):
+            raise ConfigError(
+                f"layer {i} ({spec.name}): the first arg must be the output channel count; signature "
+                f"{spec.name}{spec.signature or '(c2, ...)'}"
+            )
+        c_out = args[0]
+    elif spec.out == "same":
+        c_out = c_in if isinstance(c_in, int) else c_in[0]
+    elif spec.out == "sum":
+        c_out = sum(c_in) if isinstance(c_in, list) else c_in
+    else:
+        c_out = spec.out(c_in, args)
+
+    call = [c_in, *args] if spec.inputs == "single" else list(args)
+    kwargs = {k: d[k] for k in spec.yaml_keys if d.get(k) is not None}
+    if spec.inputs == "list":
+        kwargs["ch"] = c_in if isinstance(c_in, list) else [c_in]
+    repeats = n
+    if spec.repeat == "arg":
+        call.insert(2, n)
+        repeats = 1
+    elif spec.repeat == "none" and n != 1:
+        raise ConfigError(f"layer {i} ({spec.name}): number must be 1 for this block, got {n}")
+
+    def make(first: bool) -> nn.Module:
+        a = call if first or spec.inputs != "single" else [c_out, *call[1:]]
+        try:
+            return spec.factory(*a, **kwargs)
+        except (TypeError, ValueError, AssertionError, RuntimeError) as e:
+            raise ConfigError(
+                f"layer {i} ({spec.name}): cannot build it with args {args}: {e}; signature "
+                f"{spec.name}{spec.signature or ''}"
+            ) from None
+
+    module = make(True) if repeats == 1 else nn.Sequential(*(make(k == 0) for k in range(repeats)))
+    if not isinstance(module, nn.Module):
+        raise ConfigError(f"layer {i} ({spec.name}): the registered factory returned {type(module).__name__}")
+    return module, int(c_out), call
+
+
+@torch.no_grad()
+def dry_forward(layers: nn.Sequential, save: list[int], x: torch.Tensor) -> list[torch.Tensor]:
+    """Run the layers once, as ``BaseModel._predict_once`` does, and name the layer that fails.
+
+    Returns the inputs of the last layer (the head's feature maps). A shape error (typically a channel mismatch
+    from a wrong ``from`` or a wrong width) is re-raised as a ``ConfigError`` naming the layer.
+    """
+    y: list[torch.Tensor | None] = []
+    feats: list[torch.Tensor] = []
+    for m in layers:
+        if m.f != -1:
+            x = y[m.f] if isinstance(m.f, int) else [x if j == -1 else y[j] for j in m.f]
+        if m is layers[-1]:
+            feats = list(x) if isinstance(x, list) else [x]
+        try:
+            x = m(x)
+        except RuntimeError as e:
+            shapes = [tuple(t.shape) for t in x] if isinstance(x, list) else tuple(x.shape)
+            raise ConfigError(
+                f"layer {m.i} ({m.type}): forward failed on input of shape {shapes}: {str(e).splitlines()[0]}; "
+                "check this row's 'from' and channel args"
+            ) from None
+        y.append(x if m.i in save else None)
+    return feats

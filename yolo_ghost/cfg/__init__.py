@@ -1,0 +1,123 @@
+"""Finding and reading model and dataset YAMLs by bare name.
+
+The YAMLs live in the repository's top-level ``models/`` and ``data/`` folders and are installed inside the package
+as ``yolo_ghost.cfg.models`` and ``yolo_ghost.cfg.datasets``, so ``--cfg yolov5l-ghost.yaml`` resolves from any
+working directory, with an editable or a regular install.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+# `yolov5l-ghost.yaml` -> family `yolov5-ghost.yaml` at scale `l` (the ultralytics `scales:` convention).
+_SCALE_RE = re.compile(r"^(.*?yolov?\d+)([nsmlx])((?:[-_.].*)?)$")
+
+
+class ConfigError(ValueError):
+    """A model or dataset config that cannot be found or built; the message says what to change."""
+
+
+def _shipped(folder: str, installed: str) -> Path:
+    # A regular install copies the YAMLs into the package (see pyproject's package-dir); an editable install or a
+    # checkout reads them from the repository's top-level folder.
+    inside = Path(__file__).parent / installed
+    return inside if inside.is_dir() else Path(__file__).resolve().parents[2] / folder
+
+
+def models_dir() -> Path:
+    """The folder holding the shipped model YAMLs."""
+    return _shipped("models", "models")
+
+
+def datasets_dir() -> Path:
+    """The folder holding the shipped dataset YAMLs."""
+    return _shipped("data", "datasets")
+
+
+def list_configs() -> list[str]:
+    """File names of the shipped model YAMLs, sorted (the families with ``scales:`` expanded per scale)."""
+    names = []
+    for p in sorted(models_dir().glob("*.yaml")):
+        d = yaml.safe_load(p.read_text())
+        scales = d.get("scales") if isinstance(d, dict) else None
+        m = re.match(r"^(.*?yolov?\d+)((?:[-_.].*)?)$", p.stem)
+        if scales and m:
+            names += [f"{m.group(1)}{s}{m.group(2)}.yaml" for s in scales]
+        else:
+            names.append(p.name)
+    return sorted(names)
+
+
+def _ultralytics_cfg_dir() -> Path:
+    import ultralytics
+
+    return Path(ultralytics.__file__).parent / "cfg" / "models"
+
+
+def _find(name: str, folders: list[Path]) -> Path | None:
+    for folder in folders:
+        p = folder / name
+        if p.is_file():
+            return p
+    for p in sorted(_ultralytics_cfg_dir().rglob(name)):  # the ultralytics package's own YAMLs, as a last resort
+        return p
+    return None
+
+
+def resolve_model_cfg(cfg: str | Path) -> tuple[Path, str]:
+    """Find a model YAML by path or bare name and return ``(path, scale)``.
+
+    Looks for the exact file (as a path, then among the shipped models, then in the ultralytics package); failing
+    that, for the scale-less family file (``yolov5l-ghost.yaml`` -> ``yolov5-ghost.yaml``, scale ``l``).
+    """
+    given = Path(cfg)
+    if given.suffix not in (".yaml", ".yml"):
+        given = given.with_suffix(".yaml")
+    folders = [models_dir()]
+    path = given if given.is_file() else _find(given.name, folders) if given.parent == Path(".") else None
+    m = _SCALE_RE.match(given.stem)
+    scale = m.group(2) if m else ""
+    if path is None and m:
+        family = given.with_name(f"{m.group(1)}{m.group(3)}{given.suffix}")
+        path = family if family.is_file() else _find(family.name, folders) if given.parent == Path(".") else None
+    if path is None:
+        known = ", ".join(list_configs())
+        raise ConfigError(f"model config {str(cfg)!r} not found (as a path or a shipped name); shipped: {known}")
+    return path, scale
+
+
+def load_model_cfg(cfg: str | Path | dict[str, Any]) -> dict[str, Any]:
+    """Read a model YAML (path, bare name or already-loaded dict) into a dict, with ``scale`` and ``yaml_file`` set."""
+    if isinstance(cfg, dict):
+        return copy.deepcopy(cfg)
+    path, scale = resolve_model_cfg(cfg)
+    try:
+        d = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML: {e}") from None
+    if not isinstance(d, dict):
+        raise ConfigError(f"{path}: a model YAML must be a mapping with 'backbone' and 'head', got {type(d).__name__}")
+    d.setdefault("scale", scale)
+    if scale:
+        d["scale"] = scale
+    d["yaml_file"] = Path(str(cfg)).name if not Path(str(cfg)).is_file() else str(cfg)
+    return d
+
+
+def resolve_data_cfg(data: str | Path) -> Path:
+    """Find a dataset YAML by path or bare name among the shipped ones (``coco128.yaml``)."""
+    p = Path(data)
+    if p.is_file():
+        return p
+    for name in (p.name, f"{p.name}.yaml"):
+        q = datasets_dir() / name
+        if q.is_file():
+            return q
+    raise ConfigError(
+        f"dataset config {str(data)!r} not found; shipped: {', '.join(sorted(x.name for x in datasets_dir().glob('*.yaml')))}"
+    )

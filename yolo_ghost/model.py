@@ -1,0 +1,122 @@
+"""The model classes: ultralytics ``DetectionModel`` built by the yolo-ghost builder.
+
+Subclassing keeps everything the ultralytics engine expects (``predict``, ``loss``, ``info``, device moves,
+checkpoint format), while the layers come from ``yolo_ghost.builder`` instead of the ultralytics parser. The
+import path of this class is part of the checkpoint format: checkpoints pickle it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn as nn
+from ultralytics.nn.modules.head import Detect
+from ultralytics.nn.tasks import DetectionModel
+from ultralytics.utils import LOGGER
+from ultralytics.utils.torch_utils import initialize_weights
+
+import yolo_ghost.blocks  # noqa: F401  (registers every block)
+from yolo_ghost.blocks.heads import AnchorDetect
+from yolo_ghost.builder import dry_forward, parse_model
+from yolo_ghost.cfg import ConfigError, load_model_cfg
+from yolo_ghost.fuse import fuse_model
+
+# Stride probe size: big enough for a stride-64 (P6) head, small enough that building yolov5x stays fast.
+_PROBE = 128
+
+
+class YoloGhostModel(DetectionModel):
+    """A YOLOv5-style detector built from a yolo-ghost YAML, trainable and runnable by the ultralytics engine.
+
+    Args:
+        cfg: a YAML path, a shipped config's bare name (``yolov5l-ghost.yaml``) or a loaded dict.
+        ch: input channels.
+        nc: number of classes, overriding the YAML's ``nc``.
+        verbose: print the per-layer summary.
+    """
+
+    def __init__(
+        self,
+        cfg: str | Path | dict[str, Any] = "yolov5s.yaml",
+        ch: int = 3,
+        nc: int | None = None,
+        verbose: bool = False,
+    ) -> None:
+        nn.Module.__init__(self)
+        self.yaml = load_model_cfg(cfg)
+        self.yaml["channels"] = ch
+        if nc is not None and nc != self.yaml.get("nc"):
+            self.yaml["nc"] = nc
+        self.model, self.save = parse_model(self.yaml, ch=ch)
+        self.names = {i: f"{i}" for i in range(self.yaml["nc"])}
+        self.inplace = self.yaml.get("inplace", True)
+        head = self.model[-1]
+        if not isinstance(head, Detect):
+            raise ConfigError(f"layer {head.i}: a detection model must end in a Detect head, got {head.type}")
+        head.inplace = self.inplace
+        self.model.eval()  # the probe must not touch BatchNorm statistics
+        feats = dry_forward(self.model, self.save, torch.zeros(1, ch, _PROBE, _PROBE))
+        head.stride = torch.tensor([_PROBE / f.shape[-2] for f in feats])
+        self.stride = head.stride
+        self.model.train()
+        head.bias_init()
+        initialize_weights(self)
+        if verbose:
+            self.info()
+
+    def fuse(self, verbose: bool = False, imgsz: int = 640) -> YoloGhostModel:
+        """Fold every BatchNorm into its conv (all blocks, not only ultralytics ``Conv``) for inference."""
+        if not self.is_fused():
+            fuse_model(self)
+            head = self.model[-1]
+            if isinstance(head, Detect):
+                head.fuse()
+            if verbose:
+                self.info(imgsz=imgsz)
+        return self
+
+    def is_fused(self) -> bool:
+        """True once no BatchNorm is left anywhere in the model."""
+        return not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.modules())
+
+    def init_criterion(self) -> nn.Module:
+        """The classic YOLOv5 loss for the anchor-based head, the ultralytics loss for the anchor-free one."""
+        if isinstance(self.model[-1], AnchorDetect):
+            from yolo_ghost.loss import YOLOv5Loss
+
+            return YOLOv5Loss(self)
+        return super().init_criterion()
+
+
+def build_model(
+    cfg: str | Path | dict[str, Any], nc: int | None = None, ch: int = 3, verbose: bool = False
+) -> nn.Module:
+    """Build a model from a YAML (path, shipped bare name, or dict) with the yolo-ghost builder.
+
+    Detection configs give a ``YoloGhostModel``; configs ending in a registered classification head give the
+    matching classifier (see ``yolo_ghost.blocks``). Raises ``ConfigError`` naming the layer on any bad row.
+    """
+    d = load_model_cfg(cfg)
+    task = _task_of(d)
+    if task == "classify":
+        from yolo_ghost.classifier import YoloGhostClassifier
+
+        return YoloGhostClassifier(d, ch=ch, nc=nc, verbose=verbose)
+    model = YoloGhostModel(d, ch=ch, nc=nc, verbose=verbose)
+    if verbose:
+        LOGGER.info(f"built {d.get('yaml_file', 'model')}")
+    return model
+
+
+def _task_of(d: dict[str, Any]) -> str:
+    from yolo_ghost.registry import get_block, is_registered
+
+    try:
+        name = d["head"][-1][2]
+    except (KeyError, IndexError, TypeError):
+        return "detect"
+    if isinstance(name, str) and is_registered(name):
+        return get_block(name).task
+    return "detect"
