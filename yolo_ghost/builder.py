@@ -306,3 +306,17 @@ def dry_forward(layers: nn.Sequential, save: list[int], x: torch.Tensor) -> list
             ) from None
         y.append(x if m.i in save else None)
     return feats
+
+
+def build_block(
+    name: str, c_in: int | list[int], args: list[Any], n: int = 1, nc: int = 80, anchors: Any = None
+) -> tuple[nn.Module, int]:
+    """Build one registered block exactly as a YAML row ``[-1, n, name, args]`` would, and return it with its
+    output channel count (the registry's channel rule applied at width 1.0)."""
+    spec = resolve_module(0, name)
+    names = {"nc": nc, "anchors": anchors}
+    args = [resolve_arg(0, a, names) for a in args]
+    f: int | list[int] = list(range(len(c_in))) if isinstance(c_in, list) else 0
+    channels = list(c_in) if isinstance(c_in, list) else [c_in]
+    module, c_out, _ = _build_layer(0, spec, f, n, args, channels, 1.0, float("inf"), {})
+    return module, c_out

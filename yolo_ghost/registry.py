@@ -42,6 +42,8 @@ class BlockSpec:
         signature: the YAML args as users write them, for error messages and the README.
         paper: where the block comes from.
         task: for a model's last block, the task of the model it ends (``"detect"`` or ``"classify"``).
+        examples: ``(c_in, yaml_args, stride)`` triples the registry-wide tests build the block with (through the
+            builder's channel rule) and check: output channels, spatial size divided by ``stride``, backward, fusion.
     """
 
     name: str
@@ -54,6 +56,7 @@ class BlockSpec:
     signature: str = ""
     paper: str = ""
     task: str = "detect"
+    examples: tuple[tuple[Any, list[Any], int], ...] = ()
 
     def __post_init__(self) -> None:
         if self.inputs not in ("single", "list", "none"):
@@ -80,6 +83,7 @@ def register_block(
     signature: str = "",
     paper: str = "",
     task: str = "detect",
+    examples: Sequence[tuple[Any, list[Any], int]] = (),
 ) -> Any:
     """Register a block under a YAML name, with the rule that tells the builder how to call it.
 
@@ -98,6 +102,8 @@ def register_block(
         signature: the YAML args as users write them (``"[c2, k=1, s=1]"``), shown in errors and docs.
         paper: the reference the block implements.
         task: for a final block, the kind of model it ends (``"detect"`` or ``"classify"``).
+        examples: ``(c_in, yaml_args, stride)`` triples for the registry-wide tests; conv-like blocks default to
+            ``(16, [32], 1)``, blocks that keep their width to ``(16, [], 1)``. Give one per supported stride.
 
     Raises:
         ValueError: the name is already registered (a second block would silently shadow the first).
@@ -125,6 +131,7 @@ def register_block(
             signature=signature,
             paper=paper or _first_line(getattr(factory, "__doc__", "")),
             task=task,
+            examples=tuple(examples) or _default_examples(inputs, out),
         )
         return factory
 
@@ -132,6 +139,14 @@ def register_block(
         factory, name = name, None
         return decorator(factory)
     return decorator
+
+
+def _default_examples(inputs: str, out: Any) -> tuple[tuple[Any, list[Any], int], ...]:
+    if inputs == "single" and out == "arg0":
+        return ((16, [32], 1),)
+    if inputs in ("single", "none") and out == "same":
+        return ((16, [], 1),)
+    return ()
 
 
 def _first_line(doc: str | None) -> str:

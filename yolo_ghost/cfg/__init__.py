@@ -8,6 +8,7 @@ working directory, with an editable or a regular install.
 from __future__ import annotations
 
 import copy
+import difflib
 import re
 from pathlib import Path
 from typing import Any
@@ -86,8 +87,12 @@ def resolve_model_cfg(cfg: str | Path) -> tuple[Path, str]:
         family = given.with_name(f"{m.group(1)}{m.group(3)}{given.suffix}")
         path = family if family.is_file() else _find(family.name, folders) if given.parent == Path(".") else None
     if path is None:
-        known = ", ".join(list_configs())
-        raise ConfigError(f"model config {str(cfg)!r} not found (as a path or a shipped name); shipped: {known}")
+        shipped = list_configs()
+        close = difflib.get_close_matches(given.name, shipped, n=3, cutoff=0.6)
+        hint = f"did you mean {' or '.join(close)}? " if close else ""
+        raise ConfigError(
+            f"model config {str(cfg)!r} not found (as a path or a shipped name); {hint}shipped: {', '.join(shipped)}"
+        )
     return path, scale
 
 
