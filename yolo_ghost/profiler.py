@@ -76,7 +76,7 @@ class _OpCounter(TorchDispatchMode):
         self.flops: dict[int, int] = {}
         self.bytes: dict[int, int] = {}
 
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204 - torch protocol
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
         packet = func._overloadpacket
@@ -262,6 +262,23 @@ def format_comparison(profiles: list[ModelProfile], baseline: ModelProfile | Non
             f"{p.cfg:<28} {p.params:>12,} {p.gflops:>9.2f} {p.mem_mb:>9.1f} {p.params / base.params:>9.3f} "
             f"{p.gflops / base.gflops:>9.3f} {p.mem_mb / base.mem_mb:>7.3f}"
         )
+    return "\n".join(lines)
+
+
+def format_markdown(profiles: list[ModelProfile], baseline: ModelProfile | None = None) -> str:
+    """The side-by-side table as Markdown (for READMEs and reports); ratio columns only with a ``baseline``."""
+    size = profiles[0].imgsz
+    head = f"| config | params | GFLOPs @{size} | memory traffic MB |"
+    rule = "|---|---:|---:|---:|"
+    if baseline:
+        head += f" params vs `{baseline.cfg}` | GFLOPs vs `{baseline.cfg}` |"
+        rule += "---:|---:|"
+    lines = [head, rule]
+    for p in profiles:
+        row = f"| `{p.cfg}` | {p.params:,} | {p.gflops:.1f} | {p.mem_mb:.0f} |"
+        if baseline:
+            row += f" {p.params / baseline.params:.2f}x | {p.gflops / baseline.gflops:.2f}x |"
+        lines.append(row)
     return "\n".join(lines)
 
 

@@ -24,11 +24,13 @@ register_block(
     "GhostConv",
     signature="[c2, k=1, s=1, g=1, act=True]",
     paper="GhostNet (Han et al. 2020), YOLOv5 flavour: Conv to c2/2, plus a 5x5 depthwise Conv of it",
+    examples=((16, [32, 1, 1], 1), (16, [32, 3, 2], 2)),
 )(GhostConv)
 register_block(
     "DWConv",
     signature="[c2, k=1, s=1, d=1, act=True]",
     paper="YOLOv5's depthwise Conv: groups = gcd(c1, c2), truly depthwise when c1 == c2 (MobileNet, Howard 2017)",
+    examples=((16, [16, 3, 1], 1), (16, [16, 3, 2], 2), (16, [32, 5, 1], 1)),
 )(DWConv)
 register_block(
     "C3Ghost",
@@ -38,7 +40,11 @@ register_block(
 )(C3Ghost)
 
 
-@register_block(signature="[c2, k=3, s=1]", paper="GhostNet bottleneck, YOLOv5 flavour (Han et al. 2020)")
+@register_block(
+    signature="[c2, k=3, s=1]",
+    paper="GhostNet bottleneck, YOLOv5 flavour (Han et al. 2020)",
+    examples=((32, [32], 1), (16, [32], 1), (16, [32, 3, 2], 2)),
+)
 class GhostBottleneck(_GhostBottleneck):
     """YOLOv5's GhostBottleneck: GhostConv -> [DW k x k, stride 2] -> GhostConv (linear), plus a shortcut.
 
@@ -59,7 +65,8 @@ class GhostBottleneck(_GhostBottleneck):
 
 @register_block(
     signature="[c2, k=1, ratio=2, dw=3, s=1, act=True]",
-    paper="GhostNet's Ghost module (Han et al. 2020): intrinsic maps by a k x k conv, ghosts by a dw x dw depthwise conv",
+    paper="GhostNet's Ghost module (Han et al. 2020): k x k conv for intrinsic maps, dw x dw depthwise for ghosts",
+    examples=((16, [32], 1), (16, [30, 3, 3, 3, 1], 1), (16, [32, 1, 2, 3, 2], 2)),
 )
 class GhostModule(nn.Module):
     """The paper's Ghost module: ``ceil(c2 / ratio)`` intrinsic maps, the rest made by depthwise convs.
@@ -93,6 +100,7 @@ class GhostModule(nn.Module):
     width_args=(0, 1),
     signature="[c2, mid=None, k=3, s=1, se=False]",
     paper="GhostNet bottleneck as in the paper (Han et al. 2020), optional SE",
+    examples=((16, [16], 1), (16, [32, 48, 3, 1, True], 1), (16, [32, 48, 3, 2], 2)),
 )
 class GhostNetBottleneck(nn.Module):
     """The GhostNet paper's bottleneck: GhostModule expansion (ReLU) -> DW stride 2 (when s == 2) -> optional SE

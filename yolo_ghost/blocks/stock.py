@@ -21,6 +21,7 @@ register_block(
     "Conv",
     signature="[c2, k=1, s=1, p=None, g=1, d=1, act=True]",
     paper="Conv2d + BatchNorm + SiLU, YOLOv5's basic unit",
+    examples=((16, [32, 3, 1], 1), (16, [32, 3, 2], 2), (16, [32, 6, 2, 2], 2)),
 )(Conv)
 register_block(
     "C3",
@@ -37,6 +38,7 @@ register_block(
     "Focus",
     signature="[c2, k=1, s=1, p=None, g=1, act=True]",
     paper="Space-to-depth stem of YOLOv5 v1-v5: four pixel-phase slices concatenated, then a Conv",
+    examples=((3, [32, 3], 2),),
 )(Focus)
 register_block(
     "Concat",
@@ -44,6 +46,7 @@ register_block(
     out="sum",
     signature="[dimension=1]",
     paper="Concatenate the inputs along the channel dimension",
+    examples=(([16, 8], [1], 1),),
 )(Concat)
 
 
@@ -120,6 +123,7 @@ def _register_torch_layers() -> None:
         out="same",
         signature="[size=None, scale_factor=2, mode='nearest']",
         paper="torch.nn.Upsample",
+        examples=((16, [None, 2, "nearest"], 0.5),),
     )(nn.Upsample)
     register_block("nn.BatchNorm2d", inputs="single", out="same", signature="[]", paper="torch.nn.BatchNorm2d")(
         nn.BatchNorm2d

@@ -9,18 +9,21 @@ from yolo_ghost.cfg import ConfigError
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Flags of the profile command."""
-    p.add_argument("--cfg", nargs="+", required=True, help="model YAML(s): a path or a shipped name (yolov5l-ghost.yaml)")
+    p.add_argument(
+        "--cfg", nargs="+", required=True, help="model YAML(s): a path or a shipped name (yolov5l-ghost.yaml)"
+    )
     p.add_argument("--compare", nargs="*", default=[], help="baseline config(s); ratios are given to the first one")
     p.add_argument("--img", type=int, default=640, help="square input size in pixels (default 640)")
     p.add_argument("--nc", type=int, default=None, help="number of classes (default: the YAML's nc)")
     p.add_argument("--no-fuse", action="store_true", help="count with BatchNorm unfused (default: fused, as published)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     p.add_argument("--summary", action="store_true", help="only the side-by-side table, no per-layer tables")
+    p.add_argument("--markdown", action="store_true", help="only the side-by-side table, as Markdown")
 
 
 def run(args: argparse.Namespace) -> int:
     """Profile every config and print the tables (or JSON)."""
-    from yolo_ghost.profiler import format_comparison, format_layers, profile_model, to_json
+    from yolo_ghost.profiler import format_comparison, format_layers, format_markdown, profile_model, to_json
 
     if args.img < 32 or args.img % 32:
         print(f"error: --img must be a positive multiple of 32 (the models' largest stride), got {args.img}")
@@ -33,9 +36,12 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(to_json(profiles))
         return 0
+    base = profiles[len(args.cfg)] if args.compare else profiles[0]
+    if args.markdown:
+        print(format_markdown(profiles, base if args.compare else None))
+        return 0
     if not args.summary:
         for p in profiles:
             print(format_layers(p), end="\n\n")
-    base = profiles[len(args.cfg)] if args.compare else profiles[0]
     print(format_comparison(profiles, base))
     return 0

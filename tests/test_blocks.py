@@ -1,0 +1,88 @@
+"""Every registered block, from its declared examples: shapes, channel rule, strides, backward and fusion.
+
+The test loops over the registry, so a new block is covered by being registered with ``examples``.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+import yolo_ghost
+from yolo_ghost.builder import build_block
+from yolo_ghost.fuse import count_batchnorms, fuse_model
+
+# Heads take several feature maps and the anchors; every shipped config exercises them (test_configs.py).
+TESTED_BY_CONFIGS = {"Detect"}
+SIZE = 32
+
+CASES = [
+    pytest.param(name, i, ex, id=f"{name}-{i}")
+    for name in yolo_ghost.list_blocks()
+    for i, ex in enumerate(yolo_ghost.get_block(name).examples)
+]
+
+
+def _inputs(c_in: int | list[int], batch: int = 2) -> torch.Tensor | list[torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+    if isinstance(c_in, list):
+        return [torch.randn(batch, c, SIZE, SIZE, generator=g) for c in c_in]
+    return torch.randn(batch, c_in, SIZE, SIZE, generator=g)
+
+
+def test_every_block_has_examples_or_is_a_head():
+    missing = [n for n in yolo_ghost.list_blocks() if not yolo_ghost.get_block(n).examples]
+    assert sorted(set(missing) - TESTED_BY_CONFIGS) == []
+
+
+@pytest.mark.parametrize(("name", "i", "example"), CASES)
+def test_block_forward_backward_shape(name, i, example):
+    c_in, args, stride = example
+    torch.manual_seed(0)
+    block, c_out = build_block(name, c_in, list(args))
+    block.train()
+    x = _inputs(c_in)
+    y = block(x)
+    assert isinstance(y, torch.Tensor)
+    expected_hw = round(SIZE / stride)
+    assert tuple(y.shape) == (2, c_out, expected_hw, expected_hw), f"{name} {args}: channel rule or stride is wrong"
+    assert torch.isfinite(y).all()
+    params = [p for p in block.parameters() if p.requires_grad]
+    if params:
+        (y.float() ** 2).mean().backward()
+        for n, p in block.named_parameters():
+            assert p.grad is not None, f"{name}: parameter {n} gets no gradient"
+            assert torch.isfinite(p.grad).all()
+        assert any(p.grad.abs().sum() > 0 for p in params)
+
+
+@pytest.mark.parametrize(("name", "i", "example"), CASES)
+def test_block_fuses_exactly(name, i, example, randomize_bn):
+    c_in, args, _ = example
+    torch.manual_seed(0)
+    block, _ = build_block(name, c_in, list(args))
+    randomize_bn(block)
+    block.eval()
+    x = _inputs(c_in, batch=1)
+    holder = torch.nn.Sequential(block)  # a model around the block, as in a built network
+    with torch.no_grad():
+        ref = holder(x)
+        fused = fuse_model(copy.deepcopy(holder))
+        out = fused(x)
+    assert count_batchnorms(fused) == 0
+    scale = ref.abs().max().clamp_min(1e-6)
+    assert ((out - ref).abs().max() / scale).item() < 1e-4
+
+
+@pytest.mark.parametrize(("name", "i", "example"), [c for c in CASES if c.values[2][2] == 2])
+def test_stride_two_blocks_halve_on_odd_free_sizes(name, i, example):
+    """Stride-2 examples must also work at a second size (catches sizes frozen at build time)."""
+    c_in, args, _ = example
+    block, c_out = build_block(name, c_in, list(args))
+    block.eval()
+    x = torch.randn(1, c_in, 48, 64) if not isinstance(c_in, list) else [torch.randn(1, c, 48, 64) for c in c_in]
+    with torch.no_grad():
+        y = block(x)
+    assert tuple(y.shape) == (1, c_out, 24, 32)

@@ -1,0 +1,116 @@
+"""Every shipped config: builds, has its recorded parameter count, right output shapes, and fuses exactly.
+
+The tests loop over ``yolo_ghost.list_configs()``, so a new config is covered by being shipped (and must be
+recorded in ``PARAMS``).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from ultralytics.nn.modules.head import Detect
+
+import yolo_ghost
+from yolo_ghost.fuse import count_batchnorms
+from yolo_ghost.profiler import profile_model
+
+# Exact parameter counts of each shipped config as built (BatchNorm not yet fused), at the YAML's nc.
+PARAMS = {
+    "yolov5l-ghost.yaml": 16_019_117,
+    "yolov5l-v3-ghost.yaml": 19_628_701,
+    "yolov5l-v3.yaml": 47_818_749,
+    "yolov5l.yaml": 46_563_709,
+    "yolov5m-ghost.yaml": 8_845_413,
+    "yolov5m.yaml": 21_190_557,
+    "yolov5n-ghost.yaml": 1_049_217,
+    "yolov5n.yaml": 1_872_157,
+    "yolov5s-ghost.yaml": 3_897_605,
+    "yolov5s.yaml": 7_235_389,
+    "yolov5x-ghost.yaml": 25_588_445,
+    "yolov5x.yaml": 86_749_405,
+}
+
+# The YOLOv5 README table (v7.0): params (M) and GFLOPs at 640, nc=80, BN fused.
+PUBLISHED = {
+    "yolov5n.yaml": (1.9, 4.5),
+    "yolov5s.yaml": (7.2, 16.5),
+    "yolov5m.yaml": (21.2, 49.0),
+    "yolov5l.yaml": (46.5, 109.1),
+    "yolov5x.yaml": (86.7, 205.7),
+}
+
+CONFIGS = yolo_ghost.list_configs()
+SIZE = 64
+
+
+@pytest.fixture(scope="module")
+def built():
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            torch.manual_seed(0)
+            cache[name] = yolo_ghost.build_model(name)
+        return cache[name]
+
+    return get
+
+
+def test_every_shipped_config_is_recorded():
+    assert sorted(CONFIGS) == sorted(PARAMS), "record the parameter count of every shipped config in PARAMS"
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_config_param_count(name, built):
+    assert sum(p.numel() for p in built(name).parameters()) == PARAMS[name]
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_config_output_shapes(name, built):
+    model = built(name)
+    head = model.model[-1]
+    x = torch.zeros(2, 3, SIZE, SIZE)
+    model.eval()
+    with torch.no_grad():
+        out = model(x)
+    if not isinstance(head, Detect):  # classifiers
+        logits = out[0] if isinstance(out, (tuple, list)) else out
+        assert tuple(logits.shape) == (2, model.yaml["nc"])
+        return
+    assert model.stride.tolist() == [8.0, 16.0, 32.0]
+    cells = sum((SIZE // int(s)) ** 2 for s in model.stride)
+    na = getattr(head, "na", 1)
+    assert tuple(out[0].shape) == (2, 4 + head.nc, na * cells)
+    model.train()
+    raw = model(x)
+    if isinstance(raw, dict):  # anchor-free head: box and class maps over all cells
+        assert tuple(raw["scores"].shape) == (2, head.nc, cells)
+    else:
+        assert [tuple(r.shape) for r in raw] == [
+            (2, na, SIZE // int(s), SIZE // int(s), 5 + head.nc) for s in model.stride
+        ]
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_config_fuses_exactly(name, built, randomize_bn):
+    model = randomize_bn(copy.deepcopy(built(name))).eval()
+    x = torch.rand(1, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        ref = model(x)
+        ref = ref[0] if isinstance(ref, (tuple, list)) else ref
+        fused = model.fuse()
+        out = fused(x)
+        out = out[0] if isinstance(out, (tuple, list)) else out
+    assert count_batchnorms(fused) == 0
+    rel = ((out - ref).abs().max() / ref.abs().max()).item()
+    assert rel < 1e-4
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_stock_configs_reproduce_published_sizes(name):
+    p = profile_model(name, imgsz=640)
+    params_m, gflops = PUBLISHED[name]
+    assert round(p.params / 1e6, 1) == params_m
+    assert round(p.gflops, 1) == gflops
