@@ -15,7 +15,7 @@ from yolo_ghost.builder import build_block
 from yolo_ghost.fuse import count_batchnorms, fuse_model
 
 # Heads take several feature maps and the anchors; every shipped config exercises them (test_configs.py).
-TESTED_BY_CONFIGS = {"Detect"}
+TESTED_BY_CONFIGS = {"Detect", "ClassifyHead"}
 SIZE = 32
 
 CASES = [

@@ -18,6 +18,19 @@ from yolo_ghost.profiler import profile_model
 
 # Exact parameter counts of each shipped config as built (BatchNorm not yet fused), at the YAML's nc.
 PARAMS = {
+    "shufflenetv2-cls.yaml": 1_263_854,
+    "shufflenetv2-csp-cls.yaml": 852_605,
+    "shufflenetv2-k5-cls.yaml": 1_303_214,
+    "shufflenetv2-liteconv-cls.yaml": 922_904,
+    "shufflenetv2-se-cls.yaml": 1_434_430,
+    "shufflenetv2-sk-cls.yaml": 1_798_742,
+    "yolov5-shufflenetv1.yaml": 1_861_525,
+    "yolov5-shufflenetv2-csp.yaml": 1_210_864,
+    "yolov5-shufflenetv2-k5.yaml": 1_661_473,
+    "yolov5-shufflenetv2-liteconv.yaml": 1_281_163,
+    "yolov5-shufflenetv2-se.yaml": 1_792_689,
+    "yolov5-shufflenetv2-sk.yaml": 2_157_001,
+    "yolov5-shufflenetv2.yaml": 1_622_113,
     "yolov5l-ghost.yaml": 16_019_117,
     "yolov5l-v3-ghost.yaml": 19_628_701,
     "yolov5l-v3.yaml": 47_818_749,
@@ -27,6 +40,7 @@ PARAMS = {
     "yolov5n-ghost.yaml": 1_049_217,
     "yolov5n.yaml": 1_872_157,
     "yolov5s-ghost.yaml": 3_897_605,
+    "yolov5s-spconv.yaml": 6_524_541,
     "yolov5s.yaml": 7_235_389,
     "yolov5x-ghost.yaml": 25_588_445,
     "yolov5x.yaml": 86_749_405,

@@ -1,3 +1,13 @@
 """Every block family; importing this package registers all of them."""
 
-from yolo_ghost.blocks import attention, ghost, heads, stock  # noqa: F401  (registration side effects)
+from yolo_ghost.blocks import (  # noqa: F401  (registration side effects)
+    attention,
+    classify,
+    ghost,
+    heads,
+    mobilenet,
+    selective_kernel,
+    shuffle,
+    spconv,
+    stock,
+)

@@ -1,0 +1,519 @@
+"""Training on the ultralytics engine: the trainer class and the library entry point ``train``.
+
+``YoloGhostTrainer`` is the ultralytics ``DetectionTrainer`` with the model built by yolo-ghost, the classic YOLOv5
+loss for the anchor-based head (``yolo_ghost.loss``), checkpoints written atomically, and no network use. Its import
+path is part of the DDP protocol: ultralytics' generated worker script imports it by name and re-creates it from
+the run arguments, in which ``model`` is the model config (a shipped bare name or an absolute path).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from contextlib import contextmanager
+from copy import copy
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from ultralytics.cfg import DEFAULT_CFG_DICT
+from ultralytics.models.yolo.detect import DetectionTrainer
+from ultralytics.utils import DEFAULT_CFG, LOCAL_RANK, LOGGER, RANK, USER_CONFIG_DIR
+from ultralytics.utils.torch_utils import strip_optimizer, torch_distributed_zero_first, unwrap_model
+
+from yolo_ghost.blocks.heads import AnchorDetect
+from yolo_ghost.cfg import ConfigError, load_model_cfg, resolve_data_cfg, resolve_model_cfg
+from yolo_ghost.loss import DEFAULT_LOSS_HYP, LOSS_NAMES, LOSS_ONLY_KEYS
+from yolo_ghost.model import YoloGhostModel, build_model
+
+# The main job's defaults (`python train_det.py --cfg yolov5n-ghost.yaml` on the built-in `shapes` dataset): sized so
+# that it ends in about ten minutes on two CPU cores with a mAP far above chance (measured; see README).
+DEFAULT_EPOCHS = 30
+DEFAULT_IMGSZ = 256
+DEFAULT_BATCH = 16
+DEFAULT_WORKERS = 2
+DEFAULT_PROJECT = "runs/train"
+
+# YOLOv5's hyp.scratch-low schedule and augmentation, in ultralytics argument names. SGD as in YOLOv5 (ultralytics'
+# `auto` would switch optimizer by run length). Mosaic is turned off for the last epochs, when the model should see
+# images as they are at validation.
+YOLOV5_TRAIN_HYP: dict[str, Any] = {
+    "optimizer": "SGD",
+    "lr0": 0.01,
+    "lrf": 0.01,
+    "momentum": 0.937,
+    "weight_decay": 0.0005,
+    "warmup_epochs": 3.0,
+    "warmup_momentum": 0.8,
+    "warmup_bias_lr": 0.1,
+    "hsv_h": 0.015,
+    "hsv_s": 0.7,
+    "hsv_v": 0.4,
+    "degrees": 0.0,
+    "translate": 0.1,
+    "scale": 0.5,
+    "shear": 0.0,
+    "perspective": 0.0,
+    "flipud": 0.0,
+    "fliplr": 0.5,
+    "mosaic": 1.0,
+    "mixup": 0.0,
+    "close_mosaic": 5,
+    # One optimizer step per batch of 16 instead of YOLOv5's accumulation to 64: the built-in dataset gives only a
+    # few hundred steps in the ten-minute budget, and 4x fewer updates left the model far from converged.
+    "nbs": 16,
+}
+# The classic loss's gains in ultralytics' argument names (they mean 7.5 / 0.5 for the anchor-free loss).
+ANCHOR_HEAD_GAINS = {"box": DEFAULT_LOSS_HYP["box"], "cls": DEFAULT_LOSS_HYP["cls"]}
+# YOLOv5 hyp-file keys with no effect here: `iou_t` is unused in YOLOv5 as well, `anchors` is AutoAnchor's count.
+_IGNORED_HYP_KEYS = ("iou_t", "anchors")
+
+
+def prepare_offline() -> None:
+    """Make sure training never reaches for the network.
+
+    * ``YOLO_OFFLINE=1`` for every process started from here (the DDP workers re-import ultralytics).
+    * ultralytics' anonymous usage events are switched off in this process.
+    * The plotting font: ultralytics looks for ``Arial.ttf`` in its config folder and downloads it when missing; a
+      font matplotlib ships (DejaVu Sans) is placed there under those names instead, once.
+    """
+    os.environ["YOLO_OFFLINE"] = "1"
+    from ultralytics.utils import events
+
+    events.events.enabled = False
+    names = ("Arial.ttf", "Arial.Unicode.ttf")
+    if all((USER_CONFIG_DIR / n).exists() for n in names):
+        return
+    from matplotlib import font_manager
+
+    source = Path(font_manager.findfont("DejaVu Sans", fallback_to_default=True))
+    USER_CONFIG_DIR.mkdir(parents=True, exist_ok=True)
+    for n in names:
+        target = USER_CONFIG_DIR / n
+        if not target.exists():
+            tmp = target.with_suffix(f".tmp{os.getpid()}")
+            shutil.copyfile(source, tmp)
+            os.replace(tmp, target)
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Run ``write(tmp_path)`` then move the file over ``path``, so a kill never leaves a half-written file."""
+    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _validator_class() -> type:
+    try:
+        from yolo_ghost.eval.validator import CocoDetectionValidator
+    except ImportError:  # the pycocotools validator is optional for training
+        from ultralytics.models.yolo.detect import DetectionValidator
+
+        return DetectionValidator
+    return CocoDetectionValidator
+
+
+class YoloGhostTrainer(DetectionTrainer):
+    """The ultralytics detection trainer for yolo-ghost models.
+
+    Args:
+        cfg: ultralytics default arguments (as ``DetectionTrainer``).
+        overrides: run arguments; ``model`` is the yolo-ghost model config (shipped bare name or path).
+        _callbacks: ultralytics callbacks.
+        loss_hyp: YOLOv5 loss hyperparameters with no ultralytics argument (obj, cls_pw, obj_pw, anchor_t,
+            label_smoothing); stored in the model's YAML dict, so that checkpoints, ``--resume`` and DDP workers keep
+            them.
+    """
+
+    def __init__(
+        self,
+        cfg: Any = DEFAULT_CFG,
+        overrides: dict[str, Any] | None = None,
+        _callbacks: dict | None = None,
+        loss_hyp: dict[str, float] | None = None,
+    ) -> None:
+        prepare_offline()
+        self.loss_hyp = dict(loss_hyp or {})
+        workers = (overrides or {}).get("workers")
+        super().__init__(cfg, overrides, _callbacks)
+        # ultralytics forces 0 loader workers on CPU; a mosaic pipeline in the training process costs more there
+        # than the workers' share of the cores, so the value asked for is kept.
+        if workers is not None:
+            self.args.workers = workers
+
+    def get_model(self, cfg: Any = None, weights: torch.nn.Module | None = None, verbose: bool = True):
+        """Build the yolo-ghost model for this dataset's classes, loading ``weights`` (matching layers) if given."""
+        model = YoloGhostModel(
+            cfg or self.args.model,
+            nc=self.data["nc"],
+            ch=self.data.get("channels", 3),
+            verbose=verbose and RANK == -1,
+        )
+        if self.loss_hyp:
+            model.yaml["loss_hyp"] = {**(model.yaml.get("loss_hyp") or {}), **self.loss_hyp}
+        self.set_model_names_for_load(model)
+        if weights:
+            _load_weights(model, weights, verbose=verbose and RANK in {-1, 0})
+        return model
+
+    def get_validator(self):
+        """The pycocotools validator (ultralytics' own until it is installed), with this head's loss names."""
+        head = unwrap_model(self.model).model[-1]
+        if isinstance(head, AnchorDetect):
+            self.loss_names = LOSS_NAMES
+        else:
+            self.loss_names = ("box_loss", "cls_loss", "dfl_loss" if head.reg_max > 1 else "l1_loss")
+        validator = _validator_class()(
+            self.test_loader, save_dir=self.save_dir, args=copy(self.args), _callbacks=self.callbacks
+        )
+        if hasattr(validator, "coco_final_only"):
+            validator.coco_final_only = True  # pycocotools once, on best.pt, not every epoch
+        return validator
+
+    def save_model(self) -> bool:
+        """Write last.pt / best.pt through temporary files, so an interrupted save leaves the previous ones intact."""
+        final = {"last": self.last, "best": self.best}
+        tmp = {k: p.with_name(f".{p.stem}.tmp{os.getpid()}.pt") for k, p in final.items()}
+        self.last, self.best = tmp["last"], tmp["best"]
+        try:
+            saved = super().save_model()
+        finally:
+            self.last, self.best = final["last"], final["best"]
+        for k, p in tmp.items():
+            if p.exists():
+                os.replace(p, final[k])
+        return saved
+
+    def final_eval(self) -> None:
+        """Strip the optimizer from last.pt and best.pt (atomically) and validate best.pt."""
+        best = self.best if self.best.exists() else None
+        with torch_distributed_zero_first(LOCAL_RANK):
+            if RANK in {-1, 0}:
+                ckpt: dict[str, Any] = {}
+                if self.last.exists():
+                    _atomic_write(self.last, lambda t: ckpt.update(strip_optimizer(self.last, s=str(t))))
+                if best:
+                    updates = {"train_results": ckpt.get("train_results")}
+                    _atomic_write(best, lambda t: strip_optimizer(best, s=str(t), updates=updates))
+        if best:
+            LOGGER.info(f"\nValidating {best}...")
+            self.validator.args.plots = self.args.plots
+            self.validator.args.compile = False
+            if hasattr(self.validator, "final"):
+                self.validator.final = True
+            self.metrics = self.validator(model=best)
+            self.metrics.pop("fitness", None)
+            self.epoch += 1  # log the best model's metrics as epoch `epochs + 1`, as ultralytics does
+            self.run_callbacks("on_fit_epoch_end")
+            self.epoch -= 1
+
+
+def _load_weights(model: YoloGhostModel, weights: torch.nn.Module, verbose: bool = True) -> None:
+    """Copy every tensor whose name and shape match from ``weights`` into ``model``.
+
+    ``DetectionModel.load`` inspects the anchor-free head's branches (``cv2``), which the anchor head does not have,
+    so that head takes the plain name-and-shape transfer (the same rule ultralytics applies to the other layers).
+    """
+    if not isinstance(model.model[-1], AnchorDetect):
+        model.load(weights, verbose=verbose)
+        return
+    src = weights.float().state_dict()
+    dst = model.state_dict()
+    matched = {k: v for k, v in src.items() if k in dst and v.shape == dst[k].shape}
+    model.load_state_dict(matched, strict=False)
+    if verbose:
+        LOGGER.info(f"Transferred {len(matched)}/{len(dst)} items from pretrained weights")
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Library entry point
+
+
+def resolve_dataset(data: str | Path) -> Path:
+    """A dataset YAML from a path, a built-in dataset name (``shapes``) or a shipped dataset YAML name."""
+    try:
+        from yolo_ghost.eval.validator import resolve_data
+    except ImportError:
+        resolve_data = None
+    if resolve_data is not None:
+        return Path(resolve_data(data))
+    p = Path(data)
+    if p.is_file():
+        return p.resolve()
+    try:
+        from yolo_ghost.data.shapes import resolve_builtin_dataset
+    except ImportError:
+        resolve_builtin_dataset = None
+    if resolve_builtin_dataset is not None:
+        found = resolve_builtin_dataset(str(data))
+        if found is not None:
+            return Path(found)
+    return resolve_data_cfg(data).resolve()
+
+
+def load_hyp(hyp: str | Path | dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, float]]:
+    """Split a YOLOv5-style hyperparameter file into ``(ultralytics overrides, YOLOv5 loss-only hyps)``.
+
+    Keys that only the YOLOv5 loss reads (obj, obj_pw, cls_pw, anchor_t, label_smoothing) go to the loss; YOLOv5's
+    unused ``iou_t`` and AutoAnchor's ``anchors`` are ignored; every other key must be an ultralytics argument.
+    """
+    if hyp is None:
+        return {}, {}
+    if isinstance(hyp, dict):
+        d = dict(hyp)
+    else:
+        p = Path(hyp)
+        if not p.is_file():
+            raise ConfigError(f"hyperparameter file {str(hyp)!r} not found")
+        try:
+            d = yaml.safe_load(p.read_text())
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{p}: not valid YAML: {e}") from None
+        if not isinstance(d, dict):
+            raise ConfigError(f"{p}: a hyperparameter file must be a mapping of name: value")
+    if float(d.pop("fl_gamma", 0.0) or 0.0) > 0:
+        raise ConfigError("hyp 'fl_gamma' > 0 (focal loss) is not supported by yolo-ghost's YOLOv5 loss; set it to 0")
+    for k in _IGNORED_HYP_KEYS:
+        d.pop(k, None)
+    loss = {k: float(d.pop(k)) for k in LOSS_ONLY_KEYS if k in d}
+    unknown = sorted(k for k in d if k not in DEFAULT_CFG_DICT)
+    if unknown:
+        raise ConfigError(
+            f"unknown hyperparameter(s) {unknown}; use ultralytics argument names or the YOLOv5 loss keys "
+            f"{list(LOSS_ONLY_KEYS)}"
+        )
+    return d, loss
+
+
+def _model_arg(cfg: str | Path) -> str:
+    """The model config as the trainer's ``model`` argument: a shipped bare name stays bare, a file gets absolute."""
+    resolve_model_cfg(cfg)  # raises ConfigError with suggestions when missing
+    p = Path(cfg)
+    if p.parent == Path(".") and not p.is_file():
+        return str(cfg)
+    return str(p.absolute())
+
+
+def _find_last(resume: bool | str | Path, project: Path) -> Path:
+    if isinstance(resume, (str, Path)) and not isinstance(resume, bool):
+        p = Path(resume)
+        for candidate in (p, p / "weights" / "last.pt", p / "last.pt"):
+            if candidate.is_file():
+                return candidate.resolve()
+        raise ConfigError(f"--resume {str(resume)!r}: no checkpoint there (give a run folder or its weights/last.pt)")
+    runs = sorted(project.glob("*/weights/last.pt"), key=os.path.getmtime)
+    if not runs:
+        raise ConfigError(f"--resume: no interrupted run under {project} (no */weights/last.pt)")
+    return runs[-1].resolve()
+
+
+def _is_anchor_head(cfg: str | Path) -> bool:
+    return bool(_detect_args(load_model_cfg(cfg)))
+
+
+def _detect_args(d: dict[str, Any]) -> bool:
+    try:
+        args = d["head"][-1][3]
+    except (KeyError, IndexError, TypeError):
+        return False
+    return isinstance(args, list) and len(args) >= 2
+
+
+def train(
+    cfg: str | Path,
+    data: str | Path = "shapes",
+    epochs: int = DEFAULT_EPOCHS,
+    imgsz: int = DEFAULT_IMGSZ,
+    batch: int = DEFAULT_BATCH,
+    device: str = "cpu",
+    workers: int = DEFAULT_WORKERS,
+    project: str | Path = DEFAULT_PROJECT,
+    name: str = "exp",
+    exist_ok: bool = False,
+    resume: bool | str | Path = False,
+    hyp: str | Path | dict[str, Any] | None = None,
+    seed: int = 0,
+    weights: str | Path | None = None,
+    compare: str | Path | None = None,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """Train a yolo-ghost model on the ultralytics engine and return the run's summary.
+
+    Args:
+        cfg: model YAML (shipped bare name such as ``yolov5n-ghost.yaml``, or a path).
+        data: dataset YAML path, ``shapes`` (the built-in synthetic set) or a shipped dataset name.
+        epochs, imgsz, batch, device, workers, seed: as in YOLOv5's ``train.py``; ``imgsz`` is rounded up to a
+            multiple of the model's largest stride, with a warning.
+        project, name, exist_ok: the run folder is ``project/name`` (``name2``, ``name3`` ... unless ``exist_ok``).
+        resume: ``True`` for the newest run under ``project``, or a run folder / ``last.pt``; the run goes on to the
+            epoch count it was started with, in the same folder.
+        hyp: YOLOv5-style hyperparameter YAML (or dict), see ``load_hyp``.
+        weights: a checkpoint whose matching layers initialise the model.
+        compare: a second model config; the summary then holds our GFLOPs and params as ratios to it.
+        overrides: further ultralytics training arguments (``plots=False``, ``val=False``, ...).
+
+    Returns:
+        ``{"map50_95", "map50", "params", "gflops", "imgsz", "epochs", "save_dir", "best", "last", "cfg", "seconds"}``
+        (ultralytics mAP of best.pt), ``"coco_map50_95"`` / ``"coco_map50"`` when pycocotools scored it, and
+        ``"compare": {"cfg", "params", "gflops", "params_ratio", "gflops_ratio"}`` when ``compare`` is given.
+
+    Raises:
+        ConfigError: a missing or unknown config, dataset, hyperparameter file or checkpoint, or a dataset that
+            cannot be used; the message says what to change.
+    """
+    prepare_offline()
+    project = Path(project).absolute()  # a relative project would land in ultralytics' runs_dir
+    t0 = time.time()
+    if resume:
+        last = _find_last(resume, project)
+        allowed = {"device": device, "workers": workers, **overrides}
+        make = lambda: YoloGhostTrainer(overrides={"resume": str(last), **allowed})  # noqa: E731
+    else:
+        model_arg = _model_arg(cfg)
+        if compare is not None:
+            resolve_model_cfg(compare)
+        data_path = resolve_dataset(data)
+        check_splits(data_path)
+        train_hyp, loss_hyp = load_hyp(hyp)
+        if weights is not None and not Path(weights).is_file():
+            raise ConfigError(f"--weights {str(weights)!r}: file not found")
+        args: dict[str, Any] = {
+            **YOLOV5_TRAIN_HYP,
+            **(ANCHOR_HEAD_GAINS if _is_anchor_head(model_arg) else {}),
+            **train_hyp,
+            **overrides,
+            "model": model_arg,
+            "data": str(data_path),
+            "epochs": epochs,
+            "imgsz": imgsz,
+            "batch": batch,
+            "device": device,
+            "workers": workers,
+            "project": str(project),
+            "name": name,
+            "exist_ok": exist_ok,
+            "seed": seed,
+            "pretrained": str(Path(weights).absolute()) if weights is not None else False,
+        }
+        if str(device).lower() == "cpu":
+            args.setdefault("amp", False)
+        make = lambda: YoloGhostTrainer(overrides=args, loss_hyp=loss_hyp)  # noqa: E731
+    with _clear_errors():
+        trainer = make()
+        trainer.train()
+    return _summary(trainer, compare, time.time() - t0)
+
+
+@contextmanager
+def _clear_errors():
+    """Turn the engine's errors about unusable input into ``ConfigError`` (one line, no traceback in the CLI)."""
+    try:
+        yield
+    except AssertionError as e:  # ultralytics asserts when a resumed run has nothing left to do
+        raise ConfigError(_one_line(e)) from None
+    except FileNotFoundError as e:  # a missing split, or one holding no images
+        raise ConfigError(f"dataset: {_one_line(e)}") from None
+    except RuntimeError as e:
+        if not str(e).startswith("Dataset "):  # ultralytics wraps every dataset-check failure so
+            raise
+        raise ConfigError(_one_line(e)) from None
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(e)).replace("❌", "").split())
+
+
+def check_splits(data_yaml: Path) -> dict[str, Any]:
+    """Check a dataset YAML the way the trainer will and make sure its train and val splits hold images.
+
+    Raises ``ConfigError`` naming the split and folder; corrupt images and bad label rows are not errors here (the
+    ultralytics loader skips them and reports how many).
+    """
+    from ultralytics.data.utils import IMG_FORMATS, check_det_dataset
+
+    with _clear_errors():
+        try:
+            info = check_det_dataset(str(data_yaml))
+        except Exception as e:  # any failure to read the YAML or find its folders
+            raise ConfigError(f"dataset {data_yaml}: {_one_line(e)}") from None
+    for split in ("train", "val"):
+        sources = info.get(split)
+        sources = sources if isinstance(sources, list) else [sources]
+        n = 0
+        for src in sources:
+            p = Path(str(src))
+            if p.is_dir():
+                n += sum(1 for f in p.rglob("*") if f.suffix[1:].lower() in IMG_FORMATS)
+            elif p.is_file():
+                n += sum(1 for line in p.read_text().splitlines() if line.strip())
+        if n == 0:
+            raise ConfigError(
+                f"dataset {data_yaml}: the {split!r} split ({', '.join(map(str, sources))}) holds no images"
+            )
+    return info
+
+
+def _summary(trainer: YoloGhostTrainer, compare: str | Path | None, seconds: float) -> dict[str, Any]:
+    metrics = trainer.metrics or {}
+    imgsz = int(trainer.args.imgsz)
+    model = unwrap_model(trainer.model)
+    params, gflops = _cost(model, imgsz)
+    out: dict[str, Any] = {
+        "map50_95": float(metrics.get("metrics/mAP50-95(B)", 0.0)),
+        "map50": float(metrics.get("metrics/mAP50(B)", 0.0)),
+        "params": params,
+        "gflops": gflops,
+        "imgsz": imgsz,
+        "epochs": int(trainer.epochs),
+        "save_dir": str(trainer.save_dir),
+        "best": str(trainer.best),
+        "last": str(trainer.last),
+        "cfg": str(model.yaml.get("yaml_file", trainer.args.model)),
+        "seconds": round(seconds, 1),
+    }
+    if "metrics/coco_AP50-95(B)" in metrics:  # pycocotools on best.pt, when the COCO validator ran it
+        out["coco_map50_95"] = float(metrics["metrics/coco_AP50-95(B)"])
+        out["coco_map50"] = float(metrics["metrics/coco_AP50(B)"])
+    if compare is not None:
+        other = build_model(compare, nc=model.yaml["nc"])
+        c_params, c_gflops = _cost(other, imgsz)
+        out["compare"] = {
+            "cfg": str(compare),
+            "params": c_params,
+            "gflops": c_gflops,
+            "params_ratio": params / c_params,
+            "gflops_ratio": gflops / c_gflops if c_gflops else float("nan"),
+        }
+    return out
+
+
+def _cost(model: torch.nn.Module, imgsz: int) -> tuple[int, float]:
+    """Parameters and GFLOPs at ``imgsz`` (fused, batch 1) by the yolo-ghost profiler."""
+    from yolo_ghost.profiler import profile_model
+
+    p = profile_model(model, imgsz=imgsz)
+    return int(p.params), float(p.gflops)
+
+
+def format_summary(s: dict[str, Any]) -> str:
+    """The summary block ``train_det.py`` prints."""
+    lines = [
+        f"mAP50-95 {s['map50_95']:.4f}  mAP50 {s['map50']:.4f}  "
+        f"params {s['params']:,}  GFLOPs {s['gflops']:.2f} @{s['imgsz']}  ({s['cfg']}, {s['seconds']:.0f} s)",
+        f"run: {s['save_dir']}  (weights: {s['best']})",
+    ]
+    if "coco_map50_95" in s:
+        lines.insert(1, f"pycocotools: AP50-95 {s['coco_map50_95']:.4f}  AP50 {s['coco_map50']:.4f}")
+    if "compare" in s:
+        c = s["compare"]
+        lines.append(
+            f"vs {c['cfg']}: GFLOPs {s['gflops']:.2f} / {c['gflops']:.2f} = {c['gflops_ratio']:.3f}x, "
+            f"params {s['params']:,} / {c['params']:,} = {c['params_ratio']:.3f}x"
+        )
+    return "\n".join(lines)
