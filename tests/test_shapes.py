@@ -234,13 +234,9 @@ def test_loads_in_ultralytics(tiny: Path):
         assert tuple(item["img"].shape) == (3, TINY["imgsz"], TINY["imgsz"])
 
 
-@pytest.mark.slow
-def test_default_dataset_speed_and_sizes(cache: Path):
-    """The default dataset: generated in well under a minute, COCO small/medium/large all well represented."""
-    t0 = time.perf_counter()
+def test_default_dataset_sizes(cache: Path):
+    """The default dataset: COCO's small, medium and large objects all well represented."""
     y = make_shapes()
-    elapsed = time.perf_counter() - t0
-    assert elapsed < 60, f"generation took {elapsed:.1f}s"
     n = shapes.DEFAULT_IMGSZ
     boxes = np.concatenate(_labels(y, "train") + _labels(y, "val"))
     area = boxes[:, 3] * boxes[:, 4] * n * n

@@ -267,7 +267,6 @@ def test_yolov5_hyp_file_is_split_between_trainer_and_loss(tmp_path):
         load_hyp({"fl_gamma": 1.5})
 
 
-@pytest.mark.slow
 def test_classic_loss_overfits_four_images(tmp_path):
     """The classic loss learns: 4 images, no augmentation, 300 SGD steps; then mAP50 on the same 4 images.
 

@@ -5,7 +5,7 @@ Blocks are registered under YAML names; ``build_model`` turns a YAML into a mode
 
 from yolo_ghost.blocks.helpers import make_divisible
 from yolo_ghost.cfg import ConfigError, list_configs
-from yolo_ghost.model import YoloGhostModel, build_model
+from yolo_ghost.model import YoloGhostModel, build_model, load_checkpoint
 from yolo_ghost.registry import get_block, list_blocks, register_block, unregister_block
 
 __version__ = "0.1.0"
@@ -17,6 +17,7 @@ __all__ = [
     "get_block",
     "list_blocks",
     "list_configs",
+    "load_checkpoint",
     "make_divisible",
     "register_block",
     "unregister_block",

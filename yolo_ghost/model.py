@@ -81,6 +81,23 @@ class YoloGhostModel(DetectionModel):
         """True once no BatchNorm is left anywhere in the model."""
         return not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.modules())
 
+    def load(self, weights: dict[str, Any] | nn.Module, verbose: bool = True) -> None:
+        """Copy every tensor whose name and shape match from ``weights`` (a checkpoint dict or a model) into this one.
+
+        ``DetectionModel.load`` inspects the anchor-free head's branches (``cv2``), which the anchor head does not
+        have, so that head takes the plain name-and-shape transfer (the rule ultralytics applies to the other layers).
+        """
+        if not isinstance(self.model[-1], AnchorDetect):
+            super().load(weights, verbose=verbose)
+            return
+        src = (weights.get("ema") or weights["model"]) if isinstance(weights, dict) else weights
+        csd = src.float().state_dict()
+        dst = self.state_dict()
+        matched = {k: v for k, v in csd.items() if k in dst and v.shape == dst[k].shape}
+        self.load_state_dict(matched, strict=False)
+        if verbose:
+            LOGGER.info(f"Transferred {len(matched)}/{len(dst)} items from pretrained weights")
+
     def init_criterion(self) -> nn.Module:
         """The classic YOLOv5 loss for the anchor-based head, the ultralytics loss for the anchor-free one."""
         if isinstance(self.model[-1], AnchorDetect):
@@ -107,6 +124,25 @@ def build_model(
     model = YoloGhostModel(d, ch=ch, nc=nc, verbose=verbose)
     if verbose:
         LOGGER.info(f"built {d.get('yaml_file', 'model')}")
+    return model
+
+
+def load_checkpoint(weights: str | Path, device: str | torch.device = "cpu", fuse: bool = False) -> nn.Module:
+    """Load a yolo-ghost (or ultralytics) ``.pt`` checkpoint as an FP32 model in eval mode, EMA weights first.
+
+    Raises ``ConfigError`` when the file is missing or is not a model checkpoint.
+    """
+    from ultralytics.nn.tasks import load_checkpoint as _load
+
+    path = Path(weights)
+    if not path.is_file():
+        raise ConfigError(
+            f"weights {str(weights)!r} not found; give a checkpoint such as runs/train/exp/weights/best.pt"
+        )
+    try:
+        model, _ = _load(path, device=device, fuse=fuse)
+    except (TypeError, KeyError, RuntimeError, EOFError) as e:
+        raise ConfigError(f"weights {str(weights)!r}: not a model checkpoint ({' '.join(str(e).split())})") from None
     return model
 
 

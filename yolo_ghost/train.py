@@ -25,13 +25,14 @@ from ultralytics.utils import DEFAULT_CFG, LOCAL_RANK, LOGGER, RANK, USER_CONFIG
 from ultralytics.utils.torch_utils import strip_optimizer, torch_distributed_zero_first, unwrap_model
 
 from yolo_ghost.blocks.heads import AnchorDetect
-from yolo_ghost.cfg import ConfigError, load_model_cfg, resolve_data_cfg, resolve_model_cfg
+from yolo_ghost.cfg import ConfigError, load_model_cfg, resolve_model_cfg
+from yolo_ghost.eval.validator import CocoDetectionValidator, resolve_data
 from yolo_ghost.loss import DEFAULT_LOSS_HYP, LOSS_NAMES, LOSS_ONLY_KEYS
 from yolo_ghost.model import YoloGhostModel, build_model
 
 # The main job's defaults (`python train_det.py --cfg yolov5n-ghost.yaml` on the built-in `shapes` dataset): sized so
 # that it ends in about ten minutes on two CPU cores with a mAP far above chance (measured; see README).
-DEFAULT_EPOCHS = 30
+DEFAULT_EPOCHS = 16
 DEFAULT_IMGSZ = 256
 DEFAULT_BATCH = 16
 DEFAULT_WORKERS = 2
@@ -109,16 +110,6 @@ def _atomic_write(path: Path, write) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _validator_class() -> type:
-    try:
-        from yolo_ghost.eval.validator import CocoDetectionValidator
-    except ImportError:  # the pycocotools validator is optional for training
-        from ultralytics.models.yolo.detect import DetectionValidator
-
-        return DetectionValidator
-    return CocoDetectionValidator
-
-
 class YoloGhostTrainer(DetectionTrainer):
     """The ultralytics detection trainer for yolo-ghost models.
 
@@ -159,7 +150,7 @@ class YoloGhostTrainer(DetectionTrainer):
             model.yaml["loss_hyp"] = {**(model.yaml.get("loss_hyp") or {}), **self.loss_hyp}
         self.set_model_names_for_load(model)
         if weights:
-            _load_weights(model, weights, verbose=verbose and RANK in {-1, 0})
+            model.load(weights, verbose=verbose and RANK in {-1, 0})
         return model
 
     def get_validator(self):
@@ -169,11 +160,10 @@ class YoloGhostTrainer(DetectionTrainer):
             self.loss_names = LOSS_NAMES
         else:
             self.loss_names = ("box_loss", "cls_loss", "dfl_loss" if head.reg_max > 1 else "l1_loss")
-        validator = _validator_class()(
+        validator = CocoDetectionValidator(
             self.test_loader, save_dir=self.save_dir, args=copy(self.args), _callbacks=self.callbacks
         )
-        if hasattr(validator, "coco_final_only"):
-            validator.coco_final_only = True  # pycocotools once, on best.pt, not every epoch
+        validator.coco_final_only = True  # pycocotools once, on best.pt, not every epoch
         return validator
 
     def save_model(self) -> bool:
@@ -205,30 +195,12 @@ class YoloGhostTrainer(DetectionTrainer):
             LOGGER.info(f"\nValidating {best}...")
             self.validator.args.plots = self.args.plots
             self.validator.args.compile = False
-            if hasattr(self.validator, "final"):
-                self.validator.final = True
+            self.validator.final = True
             self.metrics = self.validator(model=best)
             self.metrics.pop("fitness", None)
             self.epoch += 1  # log the best model's metrics as epoch `epochs + 1`, as ultralytics does
             self.run_callbacks("on_fit_epoch_end")
             self.epoch -= 1
-
-
-def _load_weights(model: YoloGhostModel, weights: torch.nn.Module, verbose: bool = True) -> None:
-    """Copy every tensor whose name and shape match from ``weights`` into ``model``.
-
-    ``DetectionModel.load`` inspects the anchor-free head's branches (``cv2``), which the anchor head does not have,
-    so that head takes the plain name-and-shape transfer (the same rule ultralytics applies to the other layers).
-    """
-    if not isinstance(model.model[-1], AnchorDetect):
-        model.load(weights, verbose=verbose)
-        return
-    src = weights.float().state_dict()
-    dst = model.state_dict()
-    matched = {k: v for k, v in src.items() if k in dst and v.shape == dst[k].shape}
-    model.load_state_dict(matched, strict=False)
-    if verbose:
-        LOGGER.info(f"Transferred {len(matched)}/{len(dst)} items from pretrained weights")
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -237,24 +209,7 @@ def _load_weights(model: YoloGhostModel, weights: torch.nn.Module, verbose: bool
 
 def resolve_dataset(data: str | Path) -> Path:
     """A dataset YAML from a path, a built-in dataset name (``shapes``) or a shipped dataset YAML name."""
-    try:
-        from yolo_ghost.eval.validator import resolve_data
-    except ImportError:
-        resolve_data = None
-    if resolve_data is not None:
-        return Path(resolve_data(data))
-    p = Path(data)
-    if p.is_file():
-        return p.resolve()
-    try:
-        from yolo_ghost.data.shapes import resolve_builtin_dataset
-    except ImportError:
-        resolve_builtin_dataset = None
-    if resolve_builtin_dataset is not None:
-        found = resolve_builtin_dataset(str(data))
-        if found is not None:
-            return Path(found)
-    return resolve_data_cfg(data).resolve()
+    return Path(resolve_data(data))
 
 
 def load_hyp(hyp: str | Path | dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, float]]:

@@ -74,6 +74,16 @@ class AnchorDetect(_UltralyticsDetect):
     cv3 = None
     one2one_cv2 = None
 
+    @property
+    def end2end(self) -> bool:
+        """Always False: the anchor head has no one-to-one (NMS-free) branch."""
+        return False
+
+    @end2end.setter
+    def end2end(self, value: bool) -> None:
+        # ultralytics sets this on every Detect it loads; the anchor head has only one inference path.
+        pass
+
     def forward(self, x: list[torch.Tensor]) -> list[torch.Tensor] | torch.Tensor | tuple[torch.Tensor, list]:
         """Raw per-level maps in training; decoded ``(B, 4 + nc, N)`` (with the raw maps, unless exporting) otherwise."""
         raw = []
