@@ -15,8 +15,14 @@ COMMANDS = {
         "yolo_ghost.commands.profile",
         "per-layer params / GFLOPs / memory traffic, side by side with --compare",
     ),
-    "export": ("yolo_ghost.export", "export a checkpoint or config to ONNX (dynamic batch), checked against PyTorch"),
-    "bench": ("yolo_ghost.bench", "train, evaluate, profile and time several configs; write bench.md/csv/json/png"),
+    "export": (
+        "yolo_ghost.commands.export",
+        "export a checkpoint or config to ONNX (dynamic batch), checked against PyTorch",
+    ),
+    "bench": (
+        "yolo_ghost.commands.bench",
+        "train, evaluate, profile and time several configs; write bench.md/csv/json/png",
+    ),
     "blocks": ("yolo_ghost.commands.blocks", "list the registered blocks with their YAML signature and paper"),
     "configs": ("yolo_ghost.commands.configs", "list the shipped model configs"),
 }

@@ -294,7 +294,7 @@ class CocoDetectionValidator(DetectionValidator):
 # Library entry point
 
 
-def _checkpoint_imgsz(weights: Path) -> int | None:
+def checkpoint_imgsz(weights: Path) -> int | None:
     """The image size a ``.pt`` checkpoint was trained at (``train_args.imgsz``), if it records one.
 
     Raises:
@@ -393,7 +393,7 @@ def evaluate(
                 f"weights {str(weights)!r} not found; give a checkpoint file such as runs/train/exp/weights/best.pt"
             )
         if imgsz is None:
-            imgsz = _checkpoint_imgsz(path)
+            imgsz = checkpoint_imgsz(path)
     args = {
         "task": "detect",
         "mode": "val",

@@ -1,0 +1,65 @@
+"""Latency measurement: every model on every backend, interleaved rounds, honest statistics."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import yolo_ghost
+from yolo_ghost.latency import CPU_BACKENDS, available_backends, format_latency_table, measure_latency
+
+CALLS: list[str] = []  # module level, so the deep copies measure_latency makes still write here
+
+
+class Tagged(nn.Module):
+    """Records its name at every call; sleeps ``ms`` so that its latency is known."""
+
+    def __init__(self, tag: str, ms: float) -> None:
+        super().__init__()
+        self.tag, self.ms = tag, ms
+        self.w = nn.Parameter(torch.ones(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        import time
+
+        CALLS.append(self.tag)
+        time.sleep(self.ms / 1e3)
+        return x * self.w
+
+
+def test_rounds_are_interleaved_and_rotated():
+    CALLS.clear()
+    models = {t: Tagged(t, ms) for t, ms in (("a", 1.0), ("b", 6.0), ("c", 3.0))}
+    res = measure_latency(models, 32, backends=["torch-cpu"], warmup=1, rounds=4, progress=False)
+    # one warm-up pass in insertion order, then each round starts one model later
+    assert "".join(CALLS) == "abc" + "abc" + "bca" + "cab" + "abc"
+    for t, ms in (("a", 1.0), ("b", 6.0), ("c", 3.0)):
+        s = res[t]["torch-cpu"]
+        assert s.runs == 4 and s.batch == 1 and s.imgsz == 32 and s.threads == torch.get_num_threads()
+        assert ms <= s.p10_ms <= s.median_ms <= s.p90_ms < ms + 50
+    assert res["a"]["torch-cpu"].median_ms < res["c"]["torch-cpu"].median_ms < res["b"]["torch-cpu"].median_ms
+    table = format_latency_table(res, baseline="a")
+    assert "x1.00" in table and "4 interleaved rounds" in table
+
+
+def test_detectors_on_both_cpu_backends():
+    assert available_backends()[:2] == list(CPU_BACKENDS)
+    models = {"n": yolo_ghost.build_model("yolov5n.yaml"), "n-ghost": yolo_ghost.build_model("yolov5n-ghost.yaml")}
+    n_bn = sum(isinstance(m, nn.BatchNorm2d) for m in models["n"].modules())
+    res = measure_latency(models, 64, backends=CPU_BACKENDS, warmup=1, rounds=3, threads=1, progress=False)
+    assert set(res) == {"n", "n-ghost"} and all(set(v) == set(CPU_BACKENDS) for v in res.values())
+    assert all(s.median_ms > 0 and s.runs == 3 and s.threads == 1 for v in res.values() for s in v.values())
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in models["n"].modules()) == n_bn  # caller's model not fused
+
+
+def test_bad_arguments_are_refused():
+    m = {"a": Tagged("a", 0.0)}
+    with pytest.raises(ValueError, match="rounds >= 1"):
+        measure_latency(m, 32, rounds=0, progress=False)
+    with pytest.raises(ValueError, match="not available here"):
+        measure_latency(m, 32, backends=["tpu"], progress=False)
+    with pytest.raises(ValueError, match="ort_opt_level"):
+        measure_latency(m, 32, ort_opt_level="max", progress=False)
+    with pytest.raises(ValueError, match="no models"):
+        measure_latency({}, 32, progress=False)

@@ -1,0 +1,38 @@
+"""A tiny YOLO-format dataset for training tests (two classes on a flat background, learnable in a few steps)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import yaml
+
+
+def make_dataset(root: Path, n_train: int = 8, n_val: int = 4, size: int = 64, seed: int = 0) -> Path:
+    """A YOLO-format dataset of filled red rectangles (class 0) and cyan ellipses (class 1) on grey."""
+    rng = np.random.default_rng(seed)
+    for split, n in (("train", n_train), ("val", n_val)):
+        (root / "images" / split).mkdir(parents=True, exist_ok=True)
+        (root / "labels" / split).mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            im = np.full((size, size, 3), 60, np.uint8)
+            rows = []
+            for _ in range(int(rng.integers(1, 3))):
+                c = int(rng.integers(0, 2))
+                w, h = (int(v) for v in rng.integers(size // 4, size // 2, 2))
+                x0, y0 = int(rng.integers(0, size - w)), int(rng.integers(0, size - h))
+                if c == 0:
+                    cv2.rectangle(im, (x0, y0), (x0 + w - 1, y0 + h - 1), (0, 0, 255), -1)
+                else:
+                    cv2.ellipse(im, (x0 + w // 2, y0 + h // 2), (w // 2, h // 2), 0, 0, 360, (255, 220, 0), -1)
+                rows.append(f"{c} {(x0 + w / 2) / size:.6f} {(y0 + h / 2) / size:.6f} {w / size:.6f} {h / size:.6f}")
+            cv2.imwrite(str(root / "images" / split / f"{i}.png"), im)
+            (root / "labels" / split / f"{i}.txt").write_text("\n".join(rows) + "\n")
+    data = root / "data.yaml"
+    data.write_text(
+        yaml.safe_dump(
+            {"path": str(root), "train": "images/train", "val": "images/val", "names": {0: "rect", 1: "ellipse"}}
+        )
+    )
+    return data

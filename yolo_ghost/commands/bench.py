@@ -1,0 +1,64 @@
+"""``python -m yolo_ghost bench``: train, evaluate, profile and time several configs; write the comparison."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+
+from yolo_ghost.cfg import ConfigError
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Flags of the bench command (training flags as in train_det.py)."""
+    from yolo_ghost.bench import DEFAULT_PROJECT
+    from yolo_ghost.latency import CPU_BACKENDS
+    from yolo_ghost.train import DEFAULT_BATCH, DEFAULT_EPOCHS, DEFAULT_IMGSZ, DEFAULT_WORKERS
+
+    p.add_argument("--cfg", nargs="+", help="model YAMLs; the first is the baseline (put the stock model first)")
+    p.add_argument("--weights", nargs="+", default=None, help="one checkpoint per --cfg: evaluate instead of training")
+    p.add_argument("--data", default="shapes", help="dataset YAML, or 'shapes' (built-in synthetic set, default)")
+    p.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help=f"epochs per config (default {DEFAULT_EPOCHS})")
+    p.add_argument("--img", type=int, default=DEFAULT_IMGSZ, help=f"train/val size (default {DEFAULT_IMGSZ})")
+    p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, help=f"batch size (default {DEFAULT_BATCH})")
+    p.add_argument("--device", default="cpu", help="training device: cpu, 0, 0,1 ... (default cpu)")
+    p.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help=f"loader workers (default {DEFAULT_WORKERS})")
+    p.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
+    p.add_argument(
+        "--project", default=DEFAULT_PROJECT, help=f"parent folder of bench runs (default {DEFAULT_PROJECT})"
+    )
+    p.add_argument("--name", default="exp", help="bench folder name (default exp; numbered if it exists)")
+    p.add_argument("--exist-ok", action="store_true", help="reuse project/name instead of numbering a new folder")
+    p.add_argument(
+        "--resume", nargs="?", const=True, default=False,
+        help="continue the newest bench under --project (or the given folder) with its recorded settings",
+    )  # fmt: skip
+    p.add_argument("--latency-img", type=int, default=None, help="input size for the latency run (default: --img)")
+    p.add_argument("--latency-rounds", type=int, default=20, help="interleaved timed rounds (default 20)")
+    p.add_argument("--latency-warmup", type=int, default=3, help="untimed warm-up runs per model (default 3)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for the latency run (default: torch's)")
+    p.add_argument(
+        "--backends", nargs="+", default=None,
+        help=f"latency backends (default: every available one; CPU: {' '.join(CPU_BACKENDS)}, plus CUDA on a GPU)",
+    )  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the bench and print the Markdown table."""
+    from yolo_ghost.bench import run_bench
+
+    if not args.resume and not args.cfg:
+        print("error: give --cfg CFG [CFG ...] (or --resume)")
+        return 2
+    try:
+        run_bench(
+            args.cfg or [], data=args.data, epochs=args.epochs, imgsz=args.img, batch=args.batch_size,
+            weights=args.weights, device=args.device, workers=args.workers, seed=args.seed, project=args.project,
+            name=args.name, exist_ok=args.exist_ok, resume=args.resume, latency_imgsz=args.latency_img,
+            latency_rounds=args.latency_rounds, latency_warmup=args.latency_warmup, threads=args.threads,
+            backends=args.backends, command="python -m yolo_ghost " + shlex.join(sys.argv[1:]),
+        )  # fmt: skip
+    except (ConfigError, ValueError) as e:
+        print(f"error: {e}")
+        return 2
+    return 0

@@ -1,0 +1,226 @@
+"""Inference latency that can be compared across models: same process, same threads, interleaved rounds.
+
+Timing one model after another lets the machine's state (CPU frequency, other load, caches) drift between them and
+shows up as a fake speed difference. ``measure_latency`` therefore warms every model up first, then runs *rounds*:
+each round times every (model, backend) once, in an order that rotates from round to round, and a model's latency
+is the median over rounds, with the 10th and 90th percentiles as its spread.
+
+Backends: ``torch-cpu`` (PyTorch eager, BN fused, ``torch.inference_mode``), ``onnxruntime-cpu`` (the model exported
+by ``yolo_ghost.export`` with a dynamic batch, all graph optimisations on), and on a machine with a GPU ``torch-cuda``,
+``torch-cuda-fp16`` and ``onnxruntime-cuda`` when onnxruntime has the CUDA provider.
+"""
+
+from __future__ import annotations
+
+import copy
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from yolo_ghost.export import INPUT_NAME, export_onnx, prepare_for_export
+
+CPU_BACKENDS = ("torch-cpu", "onnxruntime-cpu")
+ORT_OPT_LEVELS = ("disable", "basic", "extended", "all")
+
+
+@dataclass(frozen=True)
+class LatencyStats:
+    """Latency of one model on one backend, in milliseconds per batch."""
+
+    model: str
+    backend: str
+    imgsz: int
+    batch: int
+    threads: int
+    median_ms: float
+    p10_ms: float
+    p90_ms: float
+    runs: int
+
+    def as_dict(self) -> dict[str, float | int | str]:
+        """The fields as a plain dict (for JSON / CSV)."""
+        return asdict(self)
+
+
+def available_backends() -> list[str]:
+    """The backends this machine can time: the CPU ones, plus CUDA ones when a GPU is visible."""
+    out = list(CPU_BACKENDS)
+    if torch.cuda.is_available():
+        out += ["torch-cuda", "torch-cuda-fp16"]
+        try:
+            import onnxruntime as ort
+
+            if "CUDAExecutionProvider" in ort.get_available_providers():
+                out.append("onnxruntime-cuda")
+        except ImportError:
+            pass
+    return out
+
+
+def _percentile(xs: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(xs), q))
+
+
+def _torch_runner(model: nn.Module, x: torch.Tensor, cuda: bool, half: bool) -> Callable[[], None]:
+    if cuda:
+        model, x = model.cuda(), x.cuda()
+        if half:
+            model, x = model.half(), x.half()
+
+    def run() -> None:
+        with torch.inference_mode():
+            model(x)
+        if cuda:
+            torch.cuda.synchronize()
+
+    return run
+
+
+def _ort_runner(
+    model: nn.Module, x: torch.Tensor, path: Path, cuda: bool, threads: int, opt_level: str
+) -> Callable[[], None]:
+    import onnxruntime as ort
+
+    export_onnx(model, path, x.shape[-1], fuse=False)  # the caller's copy is fused already
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    # ORT's idle workers spin for a while after each run; in an interleaved run that would steal the cores from the
+    # next model timed (measured: PyTorch eager about 10x slower right after an ORT session), so they sleep instead.
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    so.graph_optimization_level = {
+        "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+        "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+        "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+        "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+    }[opt_level]
+    providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if cuda else ["CPUExecutionProvider"]
+    sess = ort.InferenceSession(str(path), so, providers=providers)
+    feed = {INPUT_NAME: x.numpy()}
+    return lambda: sess.run(None, feed)
+
+
+def measure_latency(
+    models: Mapping[str, nn.Module],
+    imgsz: int = 640,
+    *,
+    backends: Iterable[str] | None = None,
+    batch: int = 1,
+    warmup: int = 3,
+    rounds: int = 20,
+    threads: int | None = None,
+    fuse: bool = True,
+    ort_opt_level: str = "all",
+    workdir: str | Path | None = None,
+    progress: bool = True,
+) -> dict[str, dict[str, LatencyStats]]:
+    """Time every model on every backend in one interleaved run and return ``{model: {backend: LatencyStats}}``.
+
+    Args:
+        models: name -> model (each is deep-copied, put in eval mode and, with ``fuse``, BN-fused; yours is unchanged).
+        imgsz: square input size (one batch of random images, the same for every model).
+        backends: subset of ``available_backends()``; default: all of them.
+        warmup: untimed runs of every (model, backend) before the first round (allocator, caches, ORT arenas).
+        rounds: timed runs of every (model, backend); the order rotates each round.
+        threads: intra-op threads for PyTorch and onnxruntime (default: ``torch.get_num_threads()``); the same for
+            every model, and recorded in the results.
+        fuse: fold BatchNorm first, as deployed models run.
+        ort_opt_level: onnxruntime graph optimisation level (``disable`` / ``basic`` / ``extended`` / ``all``).
+        workdir: where the ONNX files go (default: a temporary folder, removed afterwards).
+        progress: show a progress bar over rounds.
+    """
+    if rounds < 1 or warmup < 0 or batch < 1 or imgsz < 32:
+        raise ValueError(
+            f"measure_latency: need rounds >= 1, warmup >= 0, batch >= 1, imgsz >= 32; "
+            f"got rounds={rounds}, warmup={warmup}, batch={batch}, imgsz={imgsz}"
+        )
+    if ort_opt_level not in ORT_OPT_LEVELS:
+        raise ValueError(f"ort_opt_level must be one of {ORT_OPT_LEVELS}, got {ort_opt_level!r}")
+    avail = available_backends()
+    backends = list(backends) if backends is not None else avail
+    missing = [b for b in backends if b not in avail]
+    if missing:
+        raise ValueError(f"backend(s) {missing} not available here; this machine has {avail}")
+    if not models:
+        raise ValueError("measure_latency: no models given")
+    threads = int(threads or torch.get_num_threads())
+    old_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    x = torch.rand(batch, 3, imgsz, imgsz, generator=torch.Generator().manual_seed(0))
+    tmp = tempfile.TemporaryDirectory(prefix="yolo_ghost_latency_") if workdir is None else None
+    folder = Path(tmp.name if tmp else workdir)
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        runners: list[tuple[str, str, Callable[[], None]]] = []
+        for name, model in models.items():
+            m = prepare_for_export(model, fuse=fuse)  # both backends run the same graph: fused, decoded output only
+            for b in backends:
+                if b.startswith("torch"):
+                    run = _torch_runner(copy.deepcopy(m), x, cuda="cuda" in b, half=b.endswith("fp16"))
+                else:
+                    path = folder / f"{_safe(name)}.onnx"
+                    run = _ort_runner(m, x, path, cuda="cuda" in b, threads=threads, opt_level=ort_opt_level)
+                runners.append((name, b, run))
+        for _ in range(warmup):
+            for _, _, run in runners:
+                run()
+        times: dict[tuple[str, str], list[float]] = {(n, b): [] for n, b, _ in runners}
+        it = range(rounds)
+        if progress:
+            from ultralytics.utils.tqdm import TQDM
+
+            it = TQDM(it, desc=f"latency {len(models)} models x {len(backends)} backends @{imgsz}", total=rounds)
+        for r in it:
+            k = r % len(runners)
+            for name, b, run in runners[k:] + runners[:k]:  # rotate so no model always runs first or last
+                t0 = time.perf_counter()
+                run()
+                times[(name, b)].append((time.perf_counter() - t0) * 1e3)
+    finally:
+        torch.set_num_threads(old_threads)
+        if tmp:
+            tmp.cleanup()
+    out: dict[str, dict[str, LatencyStats]] = {}
+    for (name, b), ts in times.items():
+        out.setdefault(name, {})[b] = LatencyStats(
+            model=name, backend=b, imgsz=imgsz, batch=batch, threads=threads,
+            median_ms=statistics.median(ts), p10_ms=_percentile(ts, 10), p90_ms=_percentile(ts, 90), runs=len(ts),
+        )  # fmt: skip
+    return out
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def format_latency_table(results: Mapping[str, Mapping[str, LatencyStats]], baseline: str | None = None) -> str:
+    """A plain-text table: one row per model, median [p10-p90] ms per backend, and the ratio to ``baseline``."""
+    backends = list(dict.fromkeys(b for per in results.values() for b in per))
+    w = max(len(n) for n in results) + 2
+    head = f"{'model':<{w}}" + "".join(f"{b:>28}" for b in backends)
+    lines = [head]
+    for name, per in results.items():
+        cells = []
+        for b in backends:
+            s = per.get(b)
+            if s is None:
+                cells.append(f"{'-':>28}")
+                continue
+            cell = f"{s.median_ms:.1f} [{s.p10_ms:.1f}-{s.p90_ms:.1f}]"
+            if baseline and baseline in results and b in results[baseline]:
+                cell += f" x{s.median_ms / results[baseline][b].median_ms:.2f}"
+            cells.append(f"{cell:>28}")
+        lines.append(f"{name:<{w}}" + "".join(cells))
+    any_s = next(iter(next(iter(results.values())).values()))
+    lines.append(
+        f"median [p10-p90] ms per batch of {any_s.batch} at {any_s.imgsz}x{any_s.imgsz}, {any_s.threads} threads, "
+        f"{any_s.runs} interleaved rounds" + (f"; x = ratio to {baseline}" if baseline else "")
+    )
+    return "\n".join(lines)
