@@ -31,7 +31,7 @@ class Tagged(nn.Module):
 def test_rounds_are_interleaved_and_rotated():
     CALLS.clear()
     models = {t: Tagged(t, ms) for t, ms in (("a", 1.0), ("b", 6.0), ("c", 3.0))}
-    res = measure_latency(models, 32, backends=["torch-cpu"], warmup=1, rounds=4, progress=False)
+    res = measure_latency(models, 32, backends=["torch-cpu"], warmup=1, rounds=4, settle=0, progress=False)
     # one warm-up pass in insertion order, then each round starts one model later
     assert "".join(CALLS) == "abc" + "abc" + "bca" + "cab" + "abc"
     for t, ms in (("a", 1.0), ("b", 6.0), ("c", 3.0)):
@@ -39,6 +39,9 @@ def test_rounds_are_interleaved_and_rotated():
         assert s.runs == 4 and s.batch == 1 and s.imgsz == 32 and s.threads == torch.get_num_threads()
         assert ms <= s.p10_ms <= s.median_ms <= s.p90_ms < ms + 50
     assert res["a"]["torch-cpu"].median_ms < res["c"]["torch-cpu"].median_ms < res["b"]["torch-cpu"].median_ms
+    CALLS.clear()
+    measure_latency(models, 32, backends=["torch-cpu"], warmup=0, rounds=2, settle=1, progress=False)
+    assert "".join(CALLS) == "aabbcc" + "bbccaa"  # each timed run right after an untimed one of the same model
     table = format_latency_table(res, baseline="a")
     assert "x1.00" in table and "4 interleaved rounds" in table
 

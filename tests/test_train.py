@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 from toy_data import make_dataset
 
@@ -141,6 +142,27 @@ def test_best_pt_reloads_in_a_fresh_process(anchor_run, data, tmp_path):
     assert result["cls"] == "yolo_ghost.model"
     assert 0.0 <= result["map50"] <= 1.0
     assert result["n"] > 0  # conf=0 keeps boxes even from an untrained model
+
+
+def test_best_pt_exports_to_onnx_that_ultralytics_predicts_with(anchor_run, data, tmp_path):
+    import shutil
+
+    from ultralytics import YOLO
+
+    from yolo_ghost.export import export
+
+    best = tmp_path / "best.pt"
+    shutil.copy(anchor_run[0]["best"], best)
+    r = export(weights=best)
+    assert r.path == tmp_path / "best.onnx" and r.imgsz == 64 and r.max_rel_err <= 1e-4  # training size by default
+    image = str(next((data.parent / "images" / "val").glob("*.png")))
+    ref = YOLO(str(best)).predict(image, imgsz=64, conf=0.001, verbose=False)[0]
+    onnx = YOLO(str(r.path), task="detect").predict(image, imgsz=64, conf=0.001, verbose=False)[0]
+    assert onnx.names == ref.names == {0: "rect", 1: "ellipse"}  # read from the ONNX metadata
+    assert len(ref.boxes) > 0 and len(onnx.boxes) == len(ref.boxes)
+    # same detections; boxes of equal score may come out of NMS in another order
+    assert torch.allclose(onnx.boxes.conf.sort().values, ref.boxes.conf.sort().values, atol=1e-4)
+    assert torch.allclose(onnx.boxes.xyxy[0], ref.boxes.xyxy[0], atol=1e-2)
 
 
 class _KilledError(Exception):

@@ -33,7 +33,7 @@ from yolo_ghost.cfg import ConfigError, load_model_cfg, resolve_model_cfg
 from yolo_ghost.eval.coco import write_json_atomic
 from yolo_ghost.eval.validator import evaluate, resolve_data
 from yolo_ghost.latency import available_backends, measure_latency
-from yolo_ghost.model import _task_of, load_checkpoint
+from yolo_ghost.model import load_checkpoint, model_task
 from yolo_ghost.pareto import pareto_front, plot_pareto
 from yolo_ghost.profiler import profile_model
 from yolo_ghost.train import DEFAULT_BATCH, DEFAULT_EPOCHS, DEFAULT_IMGSZ, DEFAULT_WORKERS, train
@@ -87,7 +87,7 @@ def _check_inputs(cfgs: Sequence[str], weights: Sequence[str] | None, data: str)
         raise ConfigError(f"bench: config name(s) {dup} given twice; each row needs its own name")
     for c in cfgs:
         resolve_model_cfg(c)
-        if _task_of(load_model_cfg(c)) != "detect":
+        if model_task(load_model_cfg(c)) != "detect":
             raise ConfigError(f"bench: {c} is a classifier config; the bench compares detectors")
     if weights is not None:
         if len(weights) != len(cfgs):

@@ -20,7 +20,7 @@ from torch import nn
 
 from yolo_ghost.cfg import ConfigError
 from yolo_ghost.eval.validator import checkpoint_imgsz
-from yolo_ghost.model import build_model, load_checkpoint
+from yolo_ghost.model import build_model, load_checkpoint, model_task
 
 INPUT_NAME = "images"
 OUTPUT_NAME = "output0"
@@ -88,10 +88,38 @@ def export_onnx(
                 m, x, str(tmp), dynamo=False, opset_version=opset, input_names=[INPUT_NAME],
                 output_names=[OUTPUT_NAME], dynamic_axes=axes, do_constant_folding=True,
             )  # fmt: skip
+        _add_metadata(tmp, m, imgsz, batch, dynamic)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def _add_metadata(path: Path, model: nn.Module, imgsz: int, batch: int, dynamic: bool) -> None:
+    """Write the metadata the ultralytics ONNX backend reads, so ``YOLO("model.onnx")`` predicts with the right
+    stride, size and class names (values are strings, as the ultralytics exporter writes them)."""
+    import onnx
+
+    from yolo_ghost import __version__
+
+    yaml = getattr(model, "yaml", None) or {}
+    meta = {
+        "description": f"yolo-ghost {__version__} {Path(str(yaml.get('yaml_file', 'model'))).name}",
+        "author": "yolo-ghost",
+        "stride": int(max(getattr(model, "stride", torch.tensor([32])).max().item(), 1)),
+        "task": model_task(yaml),
+        "batch": batch,
+        "imgsz": [imgsz, imgsz],
+        "names": getattr(model, "names", None) or {i: str(i) for i in range(int(yaml.get("nc", 0)))},
+        "args": {"batch": batch, "dynamic": dynamic, "half": False, "int8": False, "nms": False},
+        "channels": 3,
+        "end2end": False,
+    }
+    proto = onnx.load(str(path))
+    for k, v in meta.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = k, str(v)
+    onnx.save(proto, str(path))
 
 
 def _output(y: torch.Tensor | tuple | list) -> torch.Tensor:

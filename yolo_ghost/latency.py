@@ -115,6 +115,7 @@ def measure_latency(
     batch: int = 1,
     warmup: int = 3,
     rounds: int = 20,
+    settle: int = 1,
     threads: int | None = None,
     fuse: bool = True,
     ort_opt_level: str = "all",
@@ -129,6 +130,10 @@ def measure_latency(
         backends: subset of ``available_backends()``; default: all of them.
         warmup: untimed runs of every (model, backend) before the first round (allocator, caches, ORT arenas).
         rounds: timed runs of every (model, backend); the order rotates each round.
+        settle: untimed runs of the same (model, backend) right before each timed run. Switching models leaves cold
+            caches and sleeping or still-spinning thread pools behind (PyTorch's OpenMP, other ORT sessions); without
+            this the many-small-op Ghost graphs paid for it (ORT yolov5l-v3-ghost: 577 ms interleaved vs 473 ms
+            run alone). With it, each timed run measures the model in steady state, as a deployed model runs.
         threads: intra-op threads for PyTorch and onnxruntime (default: ``torch.get_num_threads()``); the same for
             every model, and recorded in the results.
         fuse: fold BatchNorm first, as deployed models run.
@@ -136,10 +141,10 @@ def measure_latency(
         workdir: where the ONNX files go (default: a temporary folder, removed afterwards).
         progress: show a progress bar over rounds.
     """
-    if rounds < 1 or warmup < 0 or batch < 1 or imgsz < 32:
+    if rounds < 1 or warmup < 0 or settle < 0 or batch < 1 or imgsz < 32:
         raise ValueError(
-            f"measure_latency: need rounds >= 1, warmup >= 0, batch >= 1, imgsz >= 32; "
-            f"got rounds={rounds}, warmup={warmup}, batch={batch}, imgsz={imgsz}"
+            f"measure_latency: need rounds >= 1, warmup >= 0, settle >= 0, batch >= 1, imgsz >= 32; "
+            f"got rounds={rounds}, warmup={warmup}, settle={settle}, batch={batch}, imgsz={imgsz}"
         )
     if ort_opt_level not in ORT_OPT_LEVELS:
         raise ValueError(f"ort_opt_level must be one of {ORT_OPT_LEVELS}, got {ort_opt_level!r}")
@@ -180,6 +185,8 @@ def measure_latency(
         for r in it:
             k = r % len(runners)
             for name, b, run in runners[k:] + runners[:k]:  # rotate so no model always runs first or last
+                for _ in range(settle):
+                    run()
                 t0 = time.perf_counter()
                 run()
                 times[(name, b)].append((time.perf_counter() - t0) * 1e3)

@@ -116,7 +116,7 @@ def build_model(
     matching classifier (see ``yolo_ghost.blocks``). Raises ``ConfigError`` naming the layer on any bad row.
     """
     d = load_model_cfg(cfg)
-    task = _task_of(d)
+    task = model_task(d)
     if task == "classify":
         from yolo_ghost.classifier import YoloGhostClassifier
 
@@ -146,7 +146,8 @@ def load_checkpoint(weights: str | Path, device: str | torch.device = "cpu", fus
     return model
 
 
-def _task_of(d: dict[str, Any]) -> str:
+def model_task(d: dict[str, Any]) -> str:
+    """The task of a model YAML dict: the ``task`` of its last head block when registered, else ``detect``."""
     from yolo_ghost.registry import get_block, is_registered
 
     try:
