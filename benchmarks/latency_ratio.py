@@ -8,7 +8,8 @@ interleaved run per setting (``yolo_ghost.latency.measure_latency``). Settings s
 * ``unfused``: BatchNorm kept as separate ops;
 * ``ort-basic`` / ``ort-disable``: lower ORT optimisation levels (``basic`` still folds constants and fuses Conv+BN;
   ``disable`` runs the graph as exported);
-* ``channels-last``: PyTorch eager with the model and input in NHWC (``torch.channels_last``).
+* ``channels-last``: PyTorch eager with the model and input in NHWC (``torch.channels_last``);
+* ``1-thread``: ONNX Runtime on one thread (how much of the gap is the many small ops parallelising poorly).
 
     python benchmarks/latency_ratio.py --img 640 --rounds 10 --json runs/latency_ratio.json
 """
@@ -23,7 +24,7 @@ from pathlib import Path
 import torch
 
 from yolo_ghost import build_model
-from yolo_ghost.latency import measure_latency
+from yolo_ghost.latency import measure_latency, paired_ratio
 from yolo_ghost.profiler import profile_model
 
 PAIRS = (("yolov5l.yaml", "yolov5l-ghost.yaml"), ("yolov5l-v3.yaml", "yolov5l-v3-ghost.yaml"))
@@ -33,6 +34,7 @@ SETTINGS = {
     "ort-basic": {"fuse": True, "ort_opt_level": "basic", "backends": ["onnxruntime-cpu"]},
     "ort-disable": {"fuse": True, "ort_opt_level": "disable", "backends": ["onnxruntime-cpu"]},
     "channels-last": {"fuse": True, "ort_opt_level": "all", "backends": ["torch-cpu"], "channels_last": True},
+    "1-thread": {"fuse": True, "ort_opt_level": "all", "backends": ["onnxruntime-cpu"], "threads": 1},
 }
 
 
@@ -66,22 +68,24 @@ def main(argv: list[str] | None = None) -> dict:
         wrap = s.pop("channels_last", False)
         runs = {k: ChannelsLast(m) for k, m in models.items()} if wrap else models
         print(f"\n== {name}: {s}")
-        res = measure_latency(runs, a.img, warmup=a.warmup, rounds=a.rounds, threads=a.threads, **s)
+        s.setdefault("threads", a.threads)
+        res = measure_latency(runs, a.img, warmup=a.warmup, rounds=a.rounds, **s)
         rows = {}
         for base, ghost in PAIRS:
             b, g = Path(base).stem, Path(ghost).stem
             fr = gflops[g] / gflops[b]
             for backend in s["backends"]:
                 mb, mg = res[b][backend].median_ms, res[g][backend].median_ms
+                pr = paired_ratio(res[g][backend], res[b][backend])
                 rows[f"{g}/{b} {backend}"] = {
-                    "base_ms": mb, "ghost_ms": mg, "latency_ratio": mg / mb, "gflops_ratio": fr,
-                    "latency_over_gflops": mg / mb / fr,
+                    "base_ms": mb, "ghost_ms": mg, "latency_ratio": mg / mb, "paired_ratio": pr, "gflops_ratio": fr,
+                    "latency_over_gflops": mg / mb / fr, "paired_over_gflops": pr / fr,
                     "spread_ms": {b: [res[b][backend].p10_ms, res[b][backend].p90_ms],
                                   g: [res[g][backend].p10_ms, res[g][backend].p90_ms]},
                 }  # fmt: skip
                 print(
-                    f"{g:>17} / {b:<11} {backend:<16} {mg:8.1f} / {mb:8.1f} ms  latency x{mg / mb:.3f}  "
-                    f"GFLOPs x{fr:.3f}  latency/GFLOPs {mg / mb / fr:.2f}"
+                    f"{g:>17} / {b:<11} {backend:<16} {mg:8.1f} / {mb:8.1f} ms  latency x{mg / mb:.3f} "
+                    f"(paired x{pr:.3f})  GFLOPs x{fr:.3f}  latency/GFLOPs {mg / mb / fr:.2f} (paired {pr / fr:.2f})"
                 )
         out["settings"][name] = {"config": SETTINGS[name], "threads": next(iter(res.values()))[s["backends"][0]].threads,
                                  "pairs": rows}  # fmt: skip

@@ -7,7 +7,13 @@ import torch
 from torch import nn
 
 import yolo_ghost
-from yolo_ghost.latency import CPU_BACKENDS, available_backends, format_latency_table, measure_latency
+from yolo_ghost.latency import (
+    CPU_BACKENDS,
+    available_backends,
+    format_latency_table,
+    measure_latency,
+    paired_ratio,
+)
 
 CALLS: list[str] = []  # module level, so the deep copies measure_latency makes still write here
 
@@ -39,6 +45,8 @@ def test_rounds_are_interleaved_and_rotated():
         assert s.runs == 4 and s.batch == 1 and s.imgsz == 32 and s.threads == torch.get_num_threads()
         assert ms <= s.p10_ms <= s.median_ms <= s.p90_ms < ms + 50
     assert res["a"]["torch-cpu"].median_ms < res["c"]["torch-cpu"].median_ms < res["b"]["torch-cpu"].median_ms
+    assert 1.8 < paired_ratio(res["c"]["torch-cpu"], res["a"]["torch-cpu"]) < 3.5  # 3 ms vs 1 ms, plus overhead
+    assert res["b"]["torch-cpu"].as_dict()["times_ms"] == list(res["b"]["torch-cpu"].times_ms)
     CALLS.clear()
     measure_latency(models, 32, backends=["torch-cpu"], warmup=0, rounds=2, settle=1, progress=False)
     assert "".join(CALLS) == "aabbcc" + "bbccaa"  # each timed run right after an untimed one of the same model

@@ -21,6 +21,7 @@ import json
 import os
 import platform
 import shlex
+import statistics
 import sys
 import time
 from collections.abc import Sequence
@@ -272,7 +273,7 @@ def make_report(rows: Sequence[dict[str, Any]], settings: dict[str, Any]) -> dic
             "params": _ratio(r["params"], base["params"]),
             "gflops": _ratio(r["gflops"], base["gflops"]),
             "mem_mb": _ratio(r["mem_mb"], base["mem_mb"]),
-            **{f"latency_{b}": _ratio(r["latency_ms"][b], base["latency"][b]["median_ms"]) for b in backends},
+            **{f"latency_{b}": _paired(r["latency"][b], base["latency"][b]) for b in backends},
         }
         out_rows.append(r)
     maps = [r["map50_95"] for r in out_rows]
@@ -289,6 +290,11 @@ def make_report(rows: Sequence[dict[str, Any]], settings: dict[str, Any]) -> dic
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "rows": out_rows,
     }
+
+
+def _paired(a: dict[str, Any], b: dict[str, Any]) -> float:
+    # median of per-round ratios (see yolo_ghost.latency.paired_ratio): machine drift cancels within a round
+    return statistics.median(x / y for x, y in zip(a["times_ms"], b["times_ms"]))
 
 
 def _ratio(a: float, b: float) -> float:
@@ -362,7 +368,8 @@ def format_markdown(report: dict[str, Any]) -> str:
         f"GFLOPs = 2 x multiply-accumulates, BN fused, batch 1 at {s['imgsz']}x{s['imgsz']}; memory = bytes of "
         "activations read and written plus weights.",
         f"Latency: batch 1 at {s['latency_imgsz']}x{s['latency_imgsz']}, BN fused, median [p10-p90] of "
-        f"{s['latency_rounds']} interleaved rounds after {s['latency_warmup']} warm-up runs, {s['threads']} threads; "
+        f"{s['latency_rounds']} interleaved rounds after {s['latency_warmup']} warm-up runs (each timed run right after "
+        f"an untimed one of the same model), latency ratios = median of per-round ratios, {s['threads']} threads; "
         f"{m['cpu_count']} CPUs ({m['cpu']}), torch {m['torch']}, onnxruntime {m['onnxruntime']}"
         + (f", GPU {m['gpu']}" if m["gpu"] else ", no GPU")
         + ".",

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -43,10 +44,11 @@ class LatencyStats:
     p10_ms: float
     p90_ms: float
     runs: int
+    times_ms: tuple[float, ...] = ()  # every timed run, in round order (pair rounds across models for ratios)
 
-    def as_dict(self) -> dict[str, float | int | str]:
+    def as_dict(self) -> dict[str, Any]:
         """The fields as a plain dict (for JSON / CSV)."""
-        return asdict(self)
+        return {**asdict(self), "times_ms": list(self.times_ms)}
 
 
 def available_backends() -> list[str]:
@@ -199,8 +201,20 @@ def measure_latency(
         out.setdefault(name, {})[b] = LatencyStats(
             model=name, backend=b, imgsz=imgsz, batch=batch, threads=threads,
             median_ms=statistics.median(ts), p10_ms=_percentile(ts, 10), p90_ms=_percentile(ts, 90), runs=len(ts),
+            times_ms=tuple(round(t, 3) for t in ts),
         )  # fmt: skip
     return out
+
+
+def paired_ratio(a: LatencyStats, b: LatencyStats) -> float:
+    """Median over rounds of ``a``'s time over ``b``'s time in the same round.
+
+    Both ran in every round, seconds apart, so slow drifts of the machine (frequency, neighbours on a shared host)
+    cancel in each round's ratio; the ratio of the two medians does not have that protection.
+    """
+    if len(a.times_ms) != len(b.times_ms) or not a.times_ms:
+        raise ValueError("paired_ratio needs two results of the same interleaved run")
+    return statistics.median(x / y for x, y in zip(a.times_ms, b.times_ms))
 
 
 def _safe(name: str) -> str:

@@ -71,8 +71,11 @@ def plot_pareto(
             ax.annotate(r["name"], (x, y), textcoords="offset points", xytext=(6, 5), fontsize=8)
         front = pareto_front(xs, ys)
         if front:
-            ax.plot([xs[i] for i in front], [ys[i] for i in front], "--", color="0.4", lw=1, zorder=2, label="front")
-            ax.legend(loc="lower right", fontsize=8)
+            # a staircase: what the cheapest front model at or below each cost achieves
+            fx, fy = [xs[i] for i in front], [ys[i] for i in front]
+            ax.plot(fx, fy, "--", color="0.4", lw=1, zorder=2, drawstyle="steps-post", label="Pareto front")
+            ax.legend(loc="best", fontsize=8)
+        ax.margins(0.15)
         ax.set_xlabel(label)
         ax.set_ylabel(score.replace("map", "mAP").replace("_", "-"))
         ax.grid(alpha=0.3)

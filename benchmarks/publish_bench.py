@@ -1,0 +1,67 @@
+"""Publish a bench run as docs/benchmarks.md and docs/benchmarks_pareto.png (every figure copied from the run).
+
+python benchmarks/publish_bench.py runs/bench/docs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def main(argv: list[str] | None = None) -> Path:
+    """Write docs/benchmarks.md from the run's bench.json / bench.md and copy its pareto.png."""
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("run", type=Path, help="a finished bench folder (holding bench.json, bench.md, pareto.png)")
+    a = p.parse_args(argv)
+    report = json.loads((a.run / "bench.json").read_text())
+    table = (a.run / "bench.md").read_text()
+    s, m = report["settings"], report["machine"]
+    base = report["rows"][0]
+    DOCS.mkdir(exist_ok=True)
+    shutil.copyfile(a.run / "pareto.png", DOCS / "benchmarks_pareto.png")
+    keep = [
+        f"- **{r['name']}** keeps {100 * r['ratios']['map50_95']:.0f}% of {base['name']}'s mAP50-95 with "
+        f"{100 * r['ratios']['gflops']:.0f}% of its GFLOPs, {100 * r['ratios']['params']:.0f}% of its parameters "
+        f"and {100 * r['ratios']['latency_' + report['headline_backend']]:.0f}% of its {report['headline_backend']} "
+        "latency."
+        for r in report["rows"][1:]
+    ]
+    text = "\n".join(
+        [
+            "# Benchmark: accuracy vs compute vs latency on the built-in dataset",
+            "",
+            "Everything below was written by `python -m yolo_ghost bench` (then `benchmarks/publish_bench.py`) on "
+            f"{report['date']}; reproduce it with:",
+            "",
+            "```bash",
+            s["command"],
+            "```",
+            "",
+            f"Every config was trained from scratch with the same recipe on `{s['data']}` and scored with "
+            "pycocotools on its val split; latency was measured for all of them in one interleaved run on "
+            f"{m['cpu_count']} CPU cores ({m['cpu']}). The dataset is small and synthetic and the training short, so "
+            "the mAP values compare the configs under one cheap recipe; they are not COCO numbers.",
+            "",
+            table.rstrip(),
+            "",
+            "What you keep for what you save, relative to the baseline:",
+            "",
+            *keep,
+            "",
+            "![mAP50-95 against GFLOPs and against CPU latency](benchmarks_pareto.png)",
+            "",
+        ]
+    )
+    out = DOCS / "benchmarks.md"
+    out.write_text(text)
+    print(f"wrote {out} and {DOCS / 'benchmarks_pareto.png'}")
+    return out
+
+
+if __name__ == "__main__":
+    main()
