@@ -31,7 +31,7 @@ from yolo_ghost.loss import DEFAULT_LOSS_HYP, LOSS_NAMES, LOSS_ONLY_KEYS
 from yolo_ghost.model import YoloGhostModel, build_model
 
 # The main job's defaults (`python train_det.py --cfg yolov5n-ghost.yaml` on the built-in `shapes` dataset): sized so
-# that it ends in about ten minutes on two CPU cores with a mAP far above chance (measured; see README).
+# that it ends in about ten to fifteen minutes on two CPU cores with a mAP far above chance (measured; see README).
 DEFAULT_EPOCHS = 16
 DEFAULT_IMGSZ = 256
 DEFAULT_BATCH = 16
