@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 from pathlib import Path
 
 import torch
 
 from yolo_ghost import build_model
+from yolo_ghost.eval.coco import write_json_atomic
 from yolo_ghost.latency import measure_latency, paired_ratio
 from yolo_ghost.profiler import profile_model
 
@@ -90,8 +90,7 @@ def main(argv: list[str] | None = None) -> dict:
         out["settings"][name] = {"config": SETTINGS[name], "threads": next(iter(res.values()))[s["backends"][0]].threads,
                                  "pairs": rows}  # fmt: skip
     if a.json:
-        a.json.parent.mkdir(parents=True, exist_ok=True)
-        a.json.write_text(json.dumps(out, indent=1))
+        write_json_atomic(a.json, out, indent=1)
     return out
 
 

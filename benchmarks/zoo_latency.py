@@ -11,10 +11,10 @@ the two ratios shows how far FLOPs mislead.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from yolo_ghost import build_model
+from yolo_ghost.eval.coco import write_json_atomic
 from yolo_ghost.latency import CPU_BACKENDS, measure_latency
 from yolo_ghost.profiler import profile_model
 
@@ -68,8 +68,7 @@ def main(argv: list[str] | None = None) -> dict:
             )
         out["sizes"][img] = {"threads": threads, "rounds": a.rounds, "rows": rows}
     if a.json:
-        a.json.parent.mkdir(parents=True, exist_ok=True)
-        a.json.write_text(json.dumps(out, indent=1))
+        write_json_atomic(a.json, out, indent=1)
     return out
 
 

@@ -29,9 +29,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from ultralytics.utils.files import increment_path
 
 from yolo_ghost.cfg import ConfigError, load_model_cfg, resolve_model_cfg
-from yolo_ghost.eval.coco import write_json_atomic
+from yolo_ghost.eval.coco import atomic_write, write_json_atomic
 from yolo_ghost.eval.validator import evaluate, resolve_data
 from yolo_ghost.latency import available_backends, measure_latency
 from yolo_ghost.model import load_checkpoint, model_task
@@ -48,16 +49,6 @@ HEADLINE_BACKEND = "onnxruntime-cpu"
 def model_name(cfg: str | Path) -> str:
     """The row name of a config: its file stem (``yolov5s-ghost.yaml`` -> ``yolov5s-ghost``)."""
     return Path(str(cfg)).stem
-
-
-def _new_run_dir(project: Path, name: str, exist_ok: bool) -> Path:
-    d = project / name
-    if not exist_ok:
-        k = 2
-        while d.exists():
-            d = project / f"{name}{k}"
-            k += 1
-    return d
 
 
 def _find_resume_dir(resume: bool | str | Path, project: Path) -> Path:
@@ -164,8 +155,7 @@ def run_bench(
             "backends": backends,
             "command": command or " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv]),
         }
-        run_dir = _new_run_dir(project, name, exist_ok)
-        run_dir.mkdir(parents=True, exist_ok=True)
+        run_dir = increment_path(project / name, exist_ok=exist_ok, sep="", mkdir=True)  # exp, exp2, ... as ultralytics
         write_json_atomic(run_dir / SETTINGS_FILE, settings)
     results_dir = run_dir / "results"
     results_dir.mkdir(exist_ok=True)
@@ -389,9 +379,7 @@ def write_report(report: dict[str, Any], run_dir: str | Path) -> dict[str, Path]
     paths = {k: run_dir / f"bench.{k}" for k in ("json", "csv", "md")}
     write_json_atomic(paths["json"], report)
     for k, text in (("csv", format_csv(report)), ("md", format_markdown(report))):
-        tmp = paths[k].with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(text)
-        os.replace(tmp, paths[k])
+        atomic_write(paths[k], lambda tmp, text=text: tmp.write_text(text))
     head = report["headline_backend"]
     plot_rows = [
         {"name": r["name"], "params": r["params"], "map50_95": r["map50_95"], "gflops": r["gflops"],

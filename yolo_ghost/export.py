@@ -9,7 +9,6 @@ whose reshapes read the batch size from the tensor instead of freezing it.
 from __future__ import annotations
 
 import copy
-import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ import torch
 from torch import nn
 
 from yolo_ghost.cfg import ConfigError
+from yolo_ghost.eval.coco import atomic_write
 from yolo_ghost.eval.validator import checkpoint_imgsz
 from yolo_ghost.model import build_model, load_checkpoint, model_task
 
@@ -49,6 +49,11 @@ def prepare_for_export(model: nn.Module, fuse: bool = True) -> nn.Module:
     return model
 
 
+def model_stride(model: nn.Module) -> int:
+    """The model's largest stride (32 when it records none, as a classifier)."""
+    return int(getattr(model, "stride", torch.tensor([32])).max().item())
+
+
 def export_onnx(
     model: nn.Module,
     path: str | Path,
@@ -72,13 +77,11 @@ def export_onnx(
     """
     if imgsz < 1 or batch < 1:
         raise ValueError(f"export_onnx: imgsz and batch must be >= 1, got imgsz={imgsz}, batch={batch}")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     m = prepare_for_export(model, fuse=fuse)
     x = torch.zeros(batch, 3, imgsz, imgsz)
     axes = {INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}} if dynamic else None
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.onnx")
-    try:
+
+    def write(tmp: Path) -> None:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore", torch.jit.TracerWarning)  # shape reads that are constant at fixed H, W
             warnings.simplefilter(
@@ -89,10 +92,8 @@ def export_onnx(
                 output_names=[OUTPUT_NAME], dynamic_axes=axes, do_constant_folding=True,
             )  # fmt: skip
         _add_metadata(tmp, m, imgsz, batch, dynamic)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+
+    return atomic_write(path, write)
 
 
 def _add_metadata(path: Path, model: nn.Module, imgsz: int, batch: int, dynamic: bool) -> None:
@@ -106,7 +107,7 @@ def _add_metadata(path: Path, model: nn.Module, imgsz: int, batch: int, dynamic:
     meta = {
         "description": f"yolo-ghost {__version__} {Path(str(yaml.get('yaml_file', 'model'))).name}",
         "author": "yolo-ghost",
-        "stride": int(max(getattr(model, "stride", torch.tensor([32])).max().item(), 1)),
+        "stride": max(model_stride(model), 1),
         "task": model_task(yaml),
         "batch": batch,
         "imgsz": [imgsz, imgsz],
@@ -182,7 +183,7 @@ def export(
         model = build_model(cfg)
         default_out = Path(Path(str(cfg)).stem + ".onnx")
     imgsz = imgsz or 640
-    stride = int(max(getattr(model, "stride", torch.tensor([32])).max().item(), 32))
+    stride = max(model_stride(model), 32)
     if imgsz % stride:
         new = (imgsz + stride - 1) // stride * stride
         warnings.warn(f"--img {imgsz} is not a multiple of the model stride {stride}; using {new}", stacklevel=2)

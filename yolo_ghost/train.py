@@ -26,6 +26,7 @@ from ultralytics.utils.torch_utils import strip_optimizer, torch_distributed_zer
 
 from yolo_ghost.blocks.heads import AnchorDetect
 from yolo_ghost.cfg import ConfigError, load_model_cfg, resolve_model_cfg
+from yolo_ghost.eval.coco import atomic_write
 from yolo_ghost.eval.validator import CocoDetectionValidator, resolve_data
 from yolo_ghost.loss import DEFAULT_LOSS_HYP, LOSS_NAMES, LOSS_ONLY_KEYS
 from yolo_ghost.model import YoloGhostModel, build_model
@@ -95,19 +96,7 @@ def prepare_offline() -> None:
     for n in names:
         target = USER_CONFIG_DIR / n
         if not target.exists():
-            tmp = target.with_suffix(f".tmp{os.getpid()}")
-            shutil.copyfile(source, tmp)
-            os.replace(tmp, target)
-
-
-def _atomic_write(path: Path, write) -> None:
-    """Run ``write(tmp_path)`` then move the file over ``path``, so a kill never leaves a half-written file."""
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+            atomic_write(target, lambda tmp: shutil.copyfile(source, tmp))
 
 
 class YoloGhostTrainer(DetectionTrainer):
@@ -210,10 +199,10 @@ class YoloGhostTrainer(DetectionTrainer):
             if RANK in {-1, 0}:
                 ckpt: dict[str, Any] = {}
                 if self.last.exists():
-                    _atomic_write(self.last, lambda t: ckpt.update(strip_optimizer(self.last, s=str(t))))
+                    atomic_write(self.last, lambda t: ckpt.update(strip_optimizer(self.last, s=str(t))))
                 if best:
                     updates = {"train_results": ckpt.get("train_results")}
-                    _atomic_write(best, lambda t: strip_optimizer(best, s=str(t), updates=updates))
+                    atomic_write(best, lambda t: strip_optimizer(best, s=str(t), updates=updates))
         if best:
             LOGGER.info(f"\nValidating {best}...")
             self.validator.args.plots = self.args.plots
