@@ -127,7 +127,7 @@ class YoloGhostTrainer(DetectionTrainer):
         if workers is not None:
             self.args.workers = workers
         # ultralytics gives PyTorch cpu_count - 1 threads, leaving a core to the loader: on a 2-core machine that
-        # halves the compute, while the loader workers use under 5% of a core on the built-in dataset (measured).
+        # halves the compute, while the loader workers of the built-in dataset leave that core mostly idle.
         if self.device.type == "cpu":
             torch.set_num_threads(os.cpu_count() or 1)
 
@@ -135,8 +135,8 @@ class YoloGhostTrainer(DetectionTrainer):
         """As ultralytics, and on CPU also put the model in channels-last (NHWC) memory layout.
 
         ultralytics uses NHWC on CUDA only. On CPU it pays off for the depthwise convolutions of the Ghost and
-        ShuffleNet blocks, whose backward pass is several times slower in NCHW (measured with torch 2.14 on 2 cores:
-        a 5x5 depthwise conv on 128 channels at 40x40, 17.8 ms NCHW vs 4.7 ms NHWC); see benchmarks/train_speed.py.
+        ShuffleNet blocks, whose backward pass is much slower in NCHW: with it yolov5n-ghost trained 1.33x faster on
+        one thread and 1.94x on two (benchmarks/train_speed.py --layout, torch 2.14 on 2 cores).
         ``channels_last=False`` turns it off. Checkpoints are saved NCHW either way (ultralytics converts them).
         """
         super().set_model_attributes()
