@@ -4,6 +4,8 @@ For each pair (yolov5l-ghost vs yolov5l, and the v3.1-layout yolov5l-v3-ghost vs
 ratio (profiler, BN fused) and the latency ratio on PyTorch eager and ONNX Runtime, all four models timed in one
 interleaved run per setting (``yolo_ghost.latency.measure_latency``). Settings show what moves the ratio:
 
+* ``ort``: the issue's target setting alone (ONNX Runtime, BN fused, graph optimisations ``all``), cheap enough to
+  run with many rounds;
 * ``fused``: BN folded into the convolutions, ORT graph optimisations ``all`` (the deployed configuration);
 * ``unfused``: BatchNorm kept as separate ops;
 * ``ort-basic`` / ``ort-disable``: lower ORT optimisation levels (``basic`` still folds constants and fuses Conv+BN;
@@ -12,6 +14,7 @@ interleaved run per setting (``yolo_ghost.latency.measure_latency``). Settings s
 * ``1-thread``: ONNX Runtime on one thread (how much of the gap is the many small ops parallelising poorly).
 
     python benchmarks/latency_ratio.py --img 640 --rounds 10 --json runs/latency_ratio.json
+    python benchmarks/latency_ratio.py --settings ort --rounds 40   # the target alone, tighter error bars
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from yolo_ghost.profiler import profile_model
 
 PAIRS = (("yolov5l.yaml", "yolov5l-ghost.yaml"), ("yolov5l-v3.yaml", "yolov5l-v3-ghost.yaml"))
 SETTINGS = {
+    "ort": {"fuse": True, "ort_opt_level": "all", "backends": ["onnxruntime-cpu"]},
     "fused": {"fuse": True, "ort_opt_level": "all", "backends": ["torch-cpu", "onnxruntime-cpu"]},
     "unfused": {"fuse": False, "ort_opt_level": "all", "backends": ["torch-cpu", "onnxruntime-cpu"]},
     "ort-basic": {"fuse": True, "ort_opt_level": "basic", "backends": ["onnxruntime-cpu"]},
@@ -56,7 +60,10 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--rounds", type=int, default=10, help="interleaved timed rounds per setting (default 10)")
     p.add_argument("--warmup", type=int, default=2, help="untimed runs per model first (default 2)")
     p.add_argument("--threads", type=int, default=None, help="intra-op threads (default: torch's)")
-    p.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS), help="what to measure")
+    p.add_argument(
+        "--settings", nargs="+", default=[k for k in SETTINGS if k != "ort"], choices=list(SETTINGS),
+        help="what to measure (default: all but ort, which fused includes)",
+    )  # fmt: skip
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     a = p.parse_args(argv)
     cfgs = [c for pair in PAIRS for c in pair]
@@ -77,15 +84,18 @@ def main(argv: list[str] | None = None) -> dict:
             for backend in s["backends"]:
                 mb, mg = res[b][backend].median_ms, res[g][backend].median_ms
                 pr = paired_ratio(res[g][backend], res[b][backend])
+                iqr = [paired_ratio(res[g][backend], res[b][backend], q) for q in (25, 75)]
                 rows[f"{g}/{b} {backend}"] = {
                     "base_ms": mb, "ghost_ms": mg, "latency_ratio": mg / mb, "paired_ratio": pr, "gflops_ratio": fr,
-                    "latency_over_gflops": mg / mb / fr, "paired_over_gflops": pr / fr,
+                    "paired_ratio_iqr": iqr, "latency_over_gflops": mg / mb / fr, "paired_over_gflops": pr / fr,
+                    "paired_over_gflops_iqr": [r / fr for r in iqr],
                     "spread_ms": {b: [res[b][backend].p10_ms, res[b][backend].p90_ms],
                                   g: [res[g][backend].p10_ms, res[g][backend].p90_ms]},
                 }  # fmt: skip
                 print(
-                    f"{g:>17} / {b:<11} {backend:<16} {mg:8.1f} / {mb:8.1f} ms  latency x{mg / mb:.3f} "
-                    f"(paired x{pr:.3f})  GFLOPs x{fr:.3f}  latency/GFLOPs {mg / mb / fr:.2f} (paired {pr / fr:.2f})"
+                    f"{g:>17} / {b:<11} {backend:<16} {mg:8.1f} / {mb:8.1f} ms  paired x{pr:.3f} "
+                    f"[IQR {iqr[0]:.3f}-{iqr[1]:.3f}]  GFLOPs x{fr:.3f}  latency/GFLOPs {pr / fr:.2f} "
+                    f"[{iqr[0] / fr:.2f}-{iqr[1] / fr:.2f}]"
                 )
         out["settings"][name] = {"config": SETTINGS[name], "threads": next(iter(res.values()))[s["backends"][0]].threads,
                                  "pairs": rows}  # fmt: skip

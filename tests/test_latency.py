@@ -48,7 +48,13 @@ def test_rounds_are_interleaved_and_rotated():
         assert ms <= s.p10_ms <= s.median_ms <= s.p90_ms < ms + 50
     assert res["a"]["torch-cpu"].median_ms < res["c"]["torch-cpu"].median_ms < res["b"]["torch-cpu"].median_ms
     c, a = res["c"]["torch-cpu"], res["a"]["torch-cpu"]
-    assert paired_ratio(c, a) == statistics.median(x / y for x, y in zip(c.times_ms, a.times_ms))
+    ratios = sorted(x / y for x, y in zip(c.times_ms, a.times_ms))
+    assert paired_ratio(c, a) == pytest.approx(statistics.median(ratios), rel=1e-12)
+    assert paired_ratio(c, a, q=0) == pytest.approx(ratios[0])
+    assert paired_ratio(c, a, q=100) == pytest.approx(ratios[-1])
+    assert paired_ratio(c, a, q=25) <= paired_ratio(c, a) <= paired_ratio(c, a, q=75)
+    with pytest.raises(ValueError, match="percentile"):
+        paired_ratio(c, a, q=101)
     assert paired_ratio(c, a) > 2.0  # 8 ms against 1 ms plus overhead
     assert res["b"]["torch-cpu"].as_dict()["times_ms"] == list(res["b"]["torch-cpu"].times_ms)
     CALLS.clear()

@@ -206,15 +206,18 @@ def measure_latency(
     return out
 
 
-def paired_ratio(a: LatencyStats, b: LatencyStats) -> float:
-    """Median over rounds of ``a``'s time over ``b``'s time in the same round.
+def paired_ratio(a: LatencyStats, b: LatencyStats, q: float = 50) -> float:
+    """The ``q``-th percentile (default: the median) over rounds of ``a``'s time over ``b``'s time in the same round.
 
     Both ran in every round, seconds apart, so slow drifts of the machine (frequency, neighbours on a shared host)
-    cancel in each round's ratio; the ratio of the two medians does not have that protection.
+    cancel in each round's ratio; the ratio of the two medians does not have that protection. ``q=25`` and ``q=75``
+    give the interquartile range of the per-round ratios, an honest error bar on a noisy machine.
     """
     if len(a.times_ms) != len(b.times_ms) or not a.times_ms:
         raise ValueError("paired_ratio needs two results of the same interleaved run")
-    return statistics.median(x / y for x, y in zip(a.times_ms, b.times_ms))
+    if not 0 <= q <= 100:
+        raise ValueError(f"paired_ratio: q is a percentile in [0, 100], got {q}")
+    return _percentile([x / y for x, y in zip(a.times_ms, b.times_ms)], q)
 
 
 def _safe(name: str) -> str:
