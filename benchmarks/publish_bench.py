@@ -31,6 +31,17 @@ def main(argv: list[str] | None = None) -> Path:
         "latency."
         for r in report["rows"][1:]
     ]
+    trained = [r for r in report["rows"] if r.get("train_seconds")]
+    timing = (
+        [
+            "Training time on that machine: "
+            + ", ".join(f"{r['name']} {r['train_seconds'] / 60:.1f} min" for r in trained)
+            + f" ({sum(r['train_seconds'] for r in trained) / 60:.1f} min in all, evaluation and latency not included).",
+            "",
+        ]
+        if trained
+        else []
+    )
     text = "\n".join(
         [
             "# Benchmark: accuracy vs compute vs latency on the built-in dataset",
@@ -49,6 +60,7 @@ def main(argv: list[str] | None = None) -> Path:
             "",
             table.rstrip(),
             "",
+            *timing,
             "What you keep for what you save, relative to the baseline:",
             "",
             *keep,
