@@ -1,78 +1,145 @@
-"""The bench: a tiny two-config run writes consistent bench.json / csv / md / png, and resumes without retraining."""
+"""The bench: a tiny two-config, two-seed run writes consistent bench.json / csv / md / png, its seed statistics agree
+with a hand computation, and it resumes run by run without retraining."""
 
 from __future__ import annotations
 
 import csv
 import json
+import math
 import shutil
+import statistics
 
 import matplotlib.image
 import pytest
 from toy_data import make_dataset
 
 import yolo_ghost.bench as bench
+from yolo_ghost import curves, stats
 from yolo_ghost.__main__ import main
 from yolo_ghost.cfg import ConfigError
 
 CFGS = ["yolov5n.yaml", "yolov5n-ghost.yaml"]
-TINY = {"epochs": 1, "imgsz": 64, "batch": 4, "workers": 0, "latency_rounds": 2, "latency_warmup": 1}
+TINY = {"epochs": 2, "imgsz": 64, "batch": 4, "workers": 0, "latency_rounds": 2, "latency_warmup": 1}
+SEEDS = (0, 1)
 
 
 @pytest.fixture(scope="module")
 def tiny_bench(tmp_path_factory):
     root = tmp_path_factory.mktemp("bench")
-    data = make_dataset(root / "data")
-    report = bench.run_bench(CFGS, data=str(data), project=root / "runs", name="b", **TINY)
+    data = make_dataset(root / "data", n_train=12)
+    report = bench.run_bench(CFGS, data=str(data), project=root / "runs", name="b", seeds=len(SEEDS), **TINY)
     return report, root / "runs" / "b", data
 
 
-def test_tiny_bench_writes_four_consistent_files(tiny_bench):
+def _welch_by_hand(a: list[float], b: list[float]) -> tuple[float, float, float]:
+    """Welch's 95% interval for two samples of two, written out: df from Welch-Satterthwaite, t from a table."""
+    va, vb = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
+    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    t = stats.t_ppf(0.975, df)
+    d = statistics.mean(a) - statistics.mean(b)
+    return d, d - t * math.sqrt(va + vb), d + t * math.sqrt(va + vb)
+
+
+def test_tiny_bench_writes_consistent_files(tiny_bench):
     report, run, _ = tiny_bench
     assert {p.name for p in run.glob("bench.*")} == {"bench.json", "bench.csv", "bench.md"}
     assert matplotlib.image.imread(run / "pareto.png").shape[1] > 600
     saved = json.loads((run / "bench.json").read_text())
     assert saved["baseline"] == "yolov5n" and [r["name"] for r in saved["rows"]] == ["yolov5n", "yolov5n-ghost"]
+    assert saved["settings"]["seeds"] == list(SEEDS)
     base, ghost = saved["rows"]
     # Ghost at the same scale: fewer params and GFLOPs, ratios computed against the first row
     assert ghost["params"] < base["params"] and ghost["gflops"] < base["gflops"]
     assert ghost["ratios"]["gflops"] == pytest.approx(ghost["gflops"] / base["gflops"])
     assert base["ratios"]["params"] == 1.0
     for r in saved["rows"]:
-        val = json.loads((run / "val" / r["name"] / "metrics.json").read_text())
-        assert r["map50_95"] == val["pycocotools"]["AP50-95"]  # the pycocotools figure, not retyped
+        assert r["n_runs"] == len(SEEDS) and [x["seed"] for x in r["runs"]] == list(SEEDS)
+        for x in r["runs"]:
+            val = json.loads((run / "val" / r["name"] / f"seed{x['seed']}" / "metrics.json").read_text())
+            assert x["map50_95"] == val["pycocotools"]["AP50-95"]  # the pycocotools figure, not retyped
+            assert x["train_seconds"] > 0 and (run / "results" / r["name"] / f"seed{x['seed']}.json").is_file()
+            assert x["curve"]["epoch"] == [1, 2] and len(x["curve"]["map50_95"]) == 2
+            assert x["convergence"]["tail_epochs"] == 1
         assert set(r["latency"]) == set(saved["settings"]["backends"]) == {"torch-cpu", "onnxruntime-cpu"}
         assert all(s["runs"] == 2 and s["imgsz"] == 64 and s["p10_ms"] <= s["p90_ms"] for s in r["latency"].values())
-        assert r["train_seconds"] > 0 and (run / "results" / f"{r['name']}.json").is_file()
     with open(run / "bench.csv") as f:
         rows = list(csv.DictReader(f))
     assert [r["name"] for r in rows] == ["yolov5n", "yolov5n-ghost"]
     for c, j in zip(rows, saved["rows"]):
         assert int(c["params"]) == j["params"] and float(c["gflops"]) == pytest.approx(j["gflops"])
+        assert float(c["map50_95"]) == pytest.approx(j["map50_95"])
         assert float(c["onnxruntime-cpu_median_ms"]) == pytest.approx(j["latency"]["onnxruntime-cpu"]["median_ms"])
         assert float(c["ratio_latency_onnxruntime-cpu"]) == pytest.approx(j["ratios"]["latency_onnxruntime-cpu"])
-    md = (run / "bench.md").read_text().splitlines()
-    assert md[0].startswith("| model | mAP50-95") and md[2].startswith("| yolov5n")
-    assert f"{ghost['gflops']:.3g} ({ghost['ratios']['gflops']:.2f}x)" in md[3]
+    md = (run / "bench.md").read_text()
+    lines = md.splitlines()
+    assert lines[0].startswith("| model | mAP50-95") and lines[2].startswith("| yolov5n")
+    assert f"{ghost['gflops']:.3g} ({ghost['ratios']['gflops']:.2f}x)" in lines[3]
     assert report == saved
 
 
-def test_resume_skips_finished_configs(tiny_bench, monkeypatch):
+def test_seed_statistics_agree_with_a_hand_computation(tiny_bench):
+    _, run, _ = tiny_bench
+    saved = json.loads((run / "bench.json").read_text())
+    base, ghost = saved["rows"]
+    for r in saved["rows"]:
+        for key in ("map50_95", "map50"):
+            vals = [x[key] for x in r["runs"]]
+            assert r[key] == pytest.approx(statistics.mean(vals), abs=1e-12)
+            assert r[f"{key}_std"] == pytest.approx(statistics.stdev(vals), abs=1e-12)
+    assert base["difference"] is None
+    for key in ("map50_95", "map50"):
+        a, b = [x[key] for x in ghost["runs"]], [x[key] for x in base["runs"]]
+        d = ghost["difference"][key]
+        assert d["diff"] == pytest.approx(statistics.mean(a) - statistics.mean(b), abs=1e-12)
+        if statistics.variance(a) + statistics.variance(b) > 0:
+            want = _welch_by_hand(a, b)
+            assert (d["diff"], d["low"], d["high"]) == pytest.approx(want, abs=1e-9)
+        else:  # identical reruns: the interval collapses to the difference
+            assert d["low"] == d["high"] == d["diff"]
+        assert d["significant"] == (d["low"] > 0 or d["high"] < 0)
+    md = (run / "bench.md").read_text()
+    verdict = bench.verdicts(saved)[0]
+    assert verdict.startswith("yolov5n-ghost: ") and verdict in md
+    assert ("not significant" in verdict) == (not ghost["difference"]["map50_95"]["significant"])
+    # curves.png: one line per run (4), in two colours (one per config)
+    assert matplotlib.image.imread(run / "curves.png").shape[1] > 600
+
+
+def test_curves_plot_has_one_line_per_run(tmp_path, monkeypatch):
+    import matplotlib.axes
+
+    drawn = []
+    real = matplotlib.axes.Axes.plot
+    monkeypatch.setattr(
+        matplotlib.axes.Axes, "plot", lambda self, *a, **k: drawn.append(k["color"]) or real(self, *a, **k)
+    )
+    runs = [
+        {"name": n, "seed": s, "curve": {"epoch": [1, 2, 3], "map50_95": [0.1, 0.2 + s / 10, 0.3]}}
+        for n in ("a", "b")
+        for s in range(3)
+    ]
+    curves.plot_curves(runs, tmp_path / "c.png")
+    assert len(drawn) == 6 and len(set(drawn)) == 2 and drawn[0] == drawn[2] != drawn[3]
+    assert matplotlib.image.imread(tmp_path / "c.png").shape[1] > 600
+
+
+def test_resume_is_per_run(tiny_bench, monkeypatch):
     _, run, _ = tiny_bench
     resumed = run.parent / "resumed"
     shutil.copytree(run, resumed)
-    (resumed / "results" / "yolov5n-ghost.json").unlink()
-    shutil.rmtree(resumed / "train" / "yolov5n-ghost")  # never trained: must be trained now
+    (resumed / "results" / "yolov5n-ghost" / "seed1.json").unlink()
+    shutil.rmtree(resumed / "train" / "yolov5n-ghost" / "seed1")  # never trained: must be trained now
     trained = []
     real = bench.train
-    monkeypatch.setattr(bench, "train", lambda cfg, **kw: trained.append(cfg) or real(cfg, **kw))
+    monkeypatch.setattr(bench, "train", lambda cfg, **kw: trained.append((cfg, kw["seed"])) or real(cfg, **kw))
     report = bench.run_bench([], resume=resumed)
-    assert trained == ["yolov5n-ghost.yaml"]
+    assert trained == [("yolov5n-ghost.yaml", 1)]
     assert [r["name"] for r in report["rows"]] == ["yolov5n", "yolov5n-ghost"]
-    # a config whose training finished but whose scoring was cut off is scored without training again
-    (resumed / "results" / "yolov5n-ghost.json").unlink()
+    # a run whose training finished but whose scoring was cut off is scored without training again
+    (resumed / "results" / "yolov5n-ghost" / "seed0.json").unlink()
     trained.clear()
     report = bench.run_bench([], resume=resumed)
-    assert trained == [] and report["rows"][1]["train_seconds"] is None
+    assert trained == [] and report["rows"][1]["runs"][0]["train_seconds"] is None
     assert report["rows"][1]["params"] == json.loads((run / "bench.json").read_text())["rows"][1]["params"]
 
 
@@ -81,6 +148,10 @@ def test_bad_input_fails_before_training(tmp_path, capsys):
         bench.run_bench(["yolov5n.yaml", "shufflenetv2-cls.yaml"], project=tmp_path)
     with pytest.raises(ConfigError, match="given twice"):
         bench.run_bench(["yolov5n.yaml", "yolov5n.yaml"], project=tmp_path)
+    with pytest.raises(ConfigError, match="--seeds must be an integer"):
+        bench.run_bench(CFGS, seeds=0, project=tmp_path)
+    with pytest.raises(ConfigError, match="needs training"):
+        bench.run_bench(CFGS, weights=["a.pt", "b.pt"], seeds=2, project=tmp_path)
     with pytest.raises(ConfigError, match="one checkpoint per config"):
         bench.run_bench(CFGS, weights=["a.pt"], project=tmp_path)
     with pytest.raises(ConfigError, match="no bench under"):

@@ -2,15 +2,19 @@
 
 ``run_bench`` answers "how much accuracy do I keep for the compute I save?" in one run folder:
 
-* every config is trained with the same recipe (``yolo_ghost.train``) unless a checkpoint is given for it,
-  evaluated with pycocotools on the same split and settings (``yolo_ghost.eval.evaluate``), and profiled (params,
+* every config is trained with the same recipe (``yolo_ghost.train``) once per seed (``seeds``) unless a checkpoint
+  is given for it, each run evaluated with pycocotools on the same split and settings (``yolo_ghost.eval.evaluate``)
+  and its per-epoch val mAP kept with the plateau verdict of ``yolo_ghost.curves``; each config is profiled (params,
   GFLOPs and memory traffic, BN fused, at the bench image size);
-* each finished config is recorded in ``results/<name>.json`` at once, so an interrupted bench resumes where it
-  stopped (a config whose training was cut off continues from its ``last.pt``);
+* each finished run is recorded in ``results/<name>/seed<k>.json`` at once, so an interrupted bench resumes where it
+  stopped, run by run (a training that was cut off continues from its ``last.pt``);
+* across seeds: mean and standard deviation of mAP50-95 and mAP50 per config, and each config's difference to the
+  baseline with Welch's 95% t interval (``yolo_ghost.stats``); an interval containing 0 is "not significant";
 * latency is measured last, for all models together in one interleaved run (``yolo_ghost.latency``), since numbers
   from separate runs are not comparable;
-* the report: ``bench.json`` (everything, with the settings and machine), ``bench.csv``, ``bench.md`` (the first
-  config is the baseline, every other row carries ratios to it) and ``pareto.png``.
+* the report: ``bench.json`` (everything: settings, machine, every run's numbers and curve), ``bench.csv``,
+  ``bench.md`` (the first config is the baseline; every other row carries ratios and a verdict line; runs still
+  improving at their end are flagged), ``pareto.png`` and ``curves.png``.
 """
 
 from __future__ import annotations
@@ -21,7 +25,6 @@ import json
 import os
 import platform
 import shlex
-import statistics
 import sys
 import time
 from collections.abc import Sequence
@@ -32,12 +35,14 @@ import torch
 from ultralytics.utils.files import increment_path
 
 from yolo_ghost.cfg import ConfigError, load_model_cfg, resolve_model_cfg
+from yolo_ghost.curves import convergence, plot_curves, read_curve, warning_text
 from yolo_ghost.eval.coco import atomic_write, write_json_atomic
 from yolo_ghost.eval.validator import evaluate, resolve_data
-from yolo_ghost.latency import available_backends, measure_latency
+from yolo_ghost.latency import LatencyStats, available_backends, measure_latency, paired_ratio
 from yolo_ghost.model import load_checkpoint, model_task
 from yolo_ghost.pareto import pareto_front, plot_pareto
 from yolo_ghost.profiler import profile_model
+from yolo_ghost.stats import mean_std, welch_interval
 from yolo_ghost.train import DEFAULT_BATCH, DEFAULT_EPOCHS, DEFAULT_IMGSZ, DEFAULT_WORKERS, train
 
 DEFAULT_PROJECT = "runs/bench"
@@ -69,10 +74,14 @@ def _training_finished(last: Path) -> bool:
     return int(ckpt.get("epoch", 0)) == -1
 
 
-def _check_inputs(cfgs: Sequence[str], weights: Sequence[str] | None, data: str) -> None:
+def _check_inputs(cfgs: Sequence[str], weights: Sequence[str] | None, data: str, seeds: int) -> None:
     """Fail before any training on a config, checkpoint or dataset that cannot be used."""
     if not cfgs:
         raise ConfigError("bench: give at least one --cfg")
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise ConfigError(f"bench: --seeds must be an integer >= 1, got {seeds!r}")
+    if weights is not None and seeds > 1:
+        raise ConfigError("bench: --seeds > 1 needs training; with --weights each config is one given checkpoint")
     names = [model_name(c) for c in cfgs]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
@@ -101,6 +110,7 @@ def run_bench(
     device: str = "cpu",
     workers: int = DEFAULT_WORKERS,
     seed: int = 0,
+    seeds: int = 1,
     project: str | Path = DEFAULT_PROJECT,
     name: str = "exp",
     exist_ok: bool = False,
@@ -117,11 +127,12 @@ def run_bench(
     Args:
         cfgs: model configs; the first one is the baseline of every ratio (put the stock model first).
         data: dataset YAML or ``shapes`` (the built-in synthetic set).
-        epochs, imgsz, batch, device, workers, seed: the training recipe, the same for every config.
+        epochs, imgsz, batch, device, workers: the training recipe, the same for every config.
+        seed, seeds: every config is trained ``seeds`` times, with seeds ``seed``, ``seed + 1``, ...
         weights: one checkpoint per config to evaluate instead of training it.
         project, name, exist_ok: the bench folder is ``project/name`` (numbered unless ``exist_ok``).
         resume: ``True`` (the newest bench under ``project``) or a bench folder: continue it with its recorded
-            settings; finished configs are not trained or evaluated again.
+            settings; finished runs are not trained or evaluated again.
         latency_imgsz: input size for the latency run (default ``imgsz``); GFLOPs are reported at ``imgsz``.
         latency_rounds, latency_warmup, threads, backends: see ``yolo_ghost.latency.measure_latency``.
         command: the command line recorded in the report (default: this process's).
@@ -133,7 +144,7 @@ def run_bench(
         print(f"bench: resuming {run_dir} with its recorded settings")
     else:
         cfgs = [str(c) for c in cfgs]
-        _check_inputs(cfgs, weights, data)
+        _check_inputs(cfgs, weights, data, seeds)
         lat_img = latency_imgsz or imgsz
         if imgsz % 32 or lat_img % 32:
             raise ConfigError(f"bench: --img and --latency-img must be multiples of 32, got {imgsz} and {lat_img}")
@@ -148,6 +159,7 @@ def run_bench(
             "device": device,
             "workers": workers,
             "seed": seed,
+            "seeds": [seed + k for k in range(seeds)],
             "latency_imgsz": lat_img,
             "latency_rounds": latency_rounds,
             "latency_warmup": latency_warmup,
@@ -160,19 +172,26 @@ def run_bench(
     results_dir = run_dir / "results"
     results_dir.mkdir(exist_ok=True)
 
+    seed_list = settings.get("seeds") or [settings["seed"]]  # a bench folder from before --seeds has one
+    n_runs, done = len(settings["cfgs"]) * len(seed_list), 0
     rows = []
     for k, cfg in enumerate(settings["cfgs"]):
         stem = model_name(cfg)
-        out = results_dir / f"{stem}.json"
-        if out.is_file():
-            print(f"bench: {stem} already done ({out}), not trained again")
-            rows.append(json.loads(out.read_text()))
-            continue
         ckpt = settings["weights"][k] if settings["weights"] else None
-        print(f"bench: [{k + 1}/{len(settings['cfgs'])}] {stem}")
-        row = _train_and_score(cfg, ckpt, settings, run_dir)
-        write_json_atomic(out, row)
-        rows.append(row)
+        runs = []
+        for s in seed_list:
+            done += 1
+            out = results_dir / stem / f"seed{s}.json"
+            if out.is_file():
+                print(f"bench: [{done}/{n_runs}] {stem} seed {s} already done ({out}), not trained again")
+                runs.append(json.loads(out.read_text()))
+                continue
+            print(f"bench: [{done}/{n_runs}] {stem} seed {s}")
+            run = _train_and_score(cfg, ckpt, settings, run_dir, s)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            write_json_atomic(out, run)
+            runs.append(run)
+        rows.append(_config_row(cfg, runs, settings))
 
     models = {r["name"]: load_checkpoint(r["weights"]) for r in rows}
     latency = measure_latency(
@@ -189,45 +208,67 @@ def run_bench(
     report = make_report(rows, settings)
     write_report(report, run_dir)
     print(format_markdown(report))
-    print(f"bench: report in {run_dir} (bench.md, bench.csv, bench.json, pareto.png)")
+    print(f"bench: report in {run_dir} (bench.md, bench.csv, bench.json, pareto.png, curves.png)")
     return report
 
 
-def _train_and_score(cfg: str, ckpt: str | None, settings: dict[str, Any], run_dir: Path) -> dict[str, Any]:
-    """Train one config (or take its checkpoint), then evaluate it with pycocotools and profile it."""
+def _train_and_score(cfg: str, ckpt: str | None, settings: dict[str, Any], run_dir: Path, seed: int) -> dict[str, Any]:
+    """Train one config with one seed (or take its checkpoint), then evaluate it with pycocotools.
+
+    Returns the run's record: its seed, checkpoint, training time, pycocotools and ultralytics mAP, and (for a
+    training) the per-epoch val mAP curve with its plateau verdict.
+    """
     stem = model_name(cfg)
-    train_seconds = None
+    train_seconds, curve = None, None
     if ckpt is None:
-        train_dir = run_dir / "train" / stem
+        train_dir = run_dir / "train" / stem / f"seed{seed}"
         last = train_dir / "weights" / "last.pt"
         best = train_dir / "weights" / "best.pt"
         if not (last.is_file() and _training_finished(last)):
             t0 = time.time()
-            recipe = {k: settings[k] for k in ("data", "epochs", "imgsz", "batch", "device", "workers", "seed")}
+            recipe = {k: settings[k] for k in ("data", "epochs", "imgsz", "batch", "device", "workers")}
             train(
-                cfg, **recipe, project=run_dir / "train", name=stem, exist_ok=True,
+                cfg, **recipe, seed=seed, project=train_dir.parent, name=train_dir.name, exist_ok=True,
                 resume=last if last.is_file() else False, plots=False,
             )  # fmt: skip
             train_seconds = round(time.time() - t0, 1)
         ckpt = str(best if best.is_file() else last)
-    metrics = evaluate(ckpt, settings["data"], imgsz=settings["imgsz"], save_dir=run_dir / "val" / stem, verbose=False)
+        if (train_dir / "results.csv").is_file():
+            curve = read_curve(train_dir / "results.csv")
+    val_dir = run_dir / "val" / stem / f"seed{seed}"
+    metrics = evaluate(ckpt, settings["data"], imgsz=settings["imgsz"], save_dir=val_dir, verbose=False)
     coco = metrics["pycocotools"]
-    model = load_checkpoint(ckpt)
-    prof = profile_model(model, imgsz=settings["imgsz"])
     return {
-        "name": stem,
-        "cfg": cfg,
+        "seed": seed,
         "weights": str(Path(ckpt).absolute()),
-        "trained_here": settings["weights"] is None,
         "train_seconds": train_seconds,
         "map50_95": float(coco["AP50-95"]),
         "map50": float(coco["AP50"]),
         "map75": float(coco["AP75"]),
         "ultralytics_map50_95": float(metrics["ultralytics"]["mAP50-95"]),
-        "params": int(prof.params),
-        "gflops": float(prof.gflops),
-        "mem_mb": float(prof.mem_mb),
+        "curve": curve,
+        "convergence": convergence(curve["map50_95"]) if curve else None,
     }
+
+
+def _config_row(cfg: str, runs: Sequence[dict[str, Any]], settings: dict[str, Any]) -> dict[str, Any]:
+    """One config's row: its runs, their mean and standard deviation, and the profile of its (first) model."""
+    prof = profile_model(load_checkpoint(runs[0]["weights"]), imgsz=settings["imgsz"])
+    row: dict[str, Any] = {
+        "name": model_name(cfg),
+        "cfg": cfg,
+        "weights": runs[0]["weights"],  # the checkpoint timed for latency (weights do not change the graph)
+        "trained_here": settings["weights"] is None,
+        "n_runs": len(runs),
+        "runs": list(runs),
+    }
+    for key in ("map50_95", "map50", "map75", "ultralytics_map50_95"):
+        row[key], row[f"{key}_std"] = mean_std([r[key] for r in runs])
+    times = [r["train_seconds"] for r in runs if r["train_seconds"] is not None]
+    row["train_seconds"] = round(sum(times), 1) if times else None
+    row["still_improving_seeds"] = [r["seed"] for r in runs if (r.get("convergence") or {}).get("still_improving")]
+    row.update(params=int(prof.params), gflops=float(prof.gflops), mem_mb=float(prof.mem_mb))
+    return row
 
 
 def _machine() -> dict[str, Any]:
@@ -258,6 +299,14 @@ def make_report(rows: Sequence[dict[str, Any]], settings: dict[str, Any]) -> dic
     for r in rows:
         r = dict(r)
         r["latency_ms"] = {b: r["latency"][b]["median_ms"] for b in backends}
+        r["difference"] = (
+            None
+            if r is base
+            else {
+                k: welch_interval([x[k] for x in r["runs"]], [x[k] for x in base["runs"]]).as_dict()
+                for k in ("map50_95", "map50")
+            }
+        )
         r["ratios"] = {
             "map50_95": _ratio(r["map50_95"], base["map50_95"]),
             "params": _ratio(r["params"], base["params"]),
@@ -283,21 +332,27 @@ def make_report(rows: Sequence[dict[str, Any]], settings: dict[str, Any]) -> dic
 
 
 def _paired(a: dict[str, Any], b: dict[str, Any]) -> float:
-    # median of per-round ratios (see yolo_ghost.latency.paired_ratio): machine drift cancels within a round
-    return statistics.median(x / y for x, y in zip(a["times_ms"], b["times_ms"]))
+    """``latency.paired_ratio`` of two latency records as stored in ``bench.json``."""
+    return paired_ratio(
+        LatencyStats(**{**a, "times_ms": tuple(a["times_ms"])}), LatencyStats(**{**b, "times_ms": tuple(b["times_ms"])})
+    )
 
 
 def _ratio(a: float, b: float) -> float:
     return float(a) / float(b) if b else float("nan")
 
 
-CSV_FIELDS = ("name", "cfg", "map50_95", "map50", "map75", "ultralytics_map50_95", "params", "gflops", "mem_mb")
+CSV_FIELDS = (
+    "name", "cfg", "n_runs", "map50_95", "map50_95_std", "map50", "map50_std", "map75", "ultralytics_map50_95",
+    "params", "gflops", "mem_mb",
+)  # fmt: skip
 
 
 def format_csv(report: dict[str, Any]) -> str:
-    """One row per model: the metrics, the latency median and spread per backend, and the ratios to the baseline."""
+    """One row per model: mean and std over seeds, the difference to the baseline with its interval, the latency
+    median and spread per backend, and the ratios to the baseline."""
     backends = report["settings"]["backends"]
-    cols = [*CSV_FIELDS]
+    cols = [*CSV_FIELDS, "diff_map50_95", "diff_low", "diff_high", "significant"]
     for b in backends:
         cols += [f"{b}_median_ms", f"{b}_p10_ms", f"{b}_p90_ms"]
     ratio_keys = list(report["rows"][0]["ratios"])
@@ -307,24 +362,61 @@ def format_csv(report: dict[str, Any]) -> str:
     w.writerow(cols)
     for r in report["rows"]:
         vals = [r[k] for k in CSV_FIELDS]
+        d = (r["difference"] or {}).get("map50_95")
+        vals += [d["diff"], d["low"], d["high"], d["significant"]] if d else ["", "", "", ""]
         for b in backends:
-            s = r["latency"][b]
-            vals += [s["median_ms"], s["p10_ms"], s["p90_ms"]]
+            st = r["latency"][b]
+            vals += [st["median_ms"], st["p10_ms"], st["p90_ms"]]
         vals += [r["ratios"][k] for k in ratio_keys]
         w.writerow(vals)
     return buf.getvalue()
 
 
+def _mean_std(r: dict[str, Any], key: str) -> str:
+    return f"{r[key]:.4f}" if r["n_runs"] == 1 else f"{r[key]:.4f} ± {r[f'{key}_std']:.4f}"
+
+
+def _interval(d: dict[str, Any] | None) -> str:
+    if d is None:
+        return "baseline"
+    if d["low"] is None:
+        return f"{d['diff']:+.4f} (1 seed: no interval)"
+    verdict = "significant" if d["significant"] else "not significant"
+    return f"{d['diff']:+.4f} [{d['low']:+.4f}, {d['high']:+.4f}] {verdict}"
+
+
+def verdicts(report: dict[str, Any]) -> list[str]:
+    """One line per non-baseline config: its mAP50-95 difference to the baseline and what it costs.
+
+    ``yolov5n-ghost: -0.032 ± 0.011 mAP50-95 (significant) for 0.55x GFLOPs and 0.91x onnxruntime-cpu latency``;
+    ``±`` is the half-width of the 95% Welch interval.
+    """
+    head = report["headline_backend"]
+    out = []
+    for r in report["rows"][1:]:
+        d = r["difference"]["map50_95"]
+        if d["low"] is None:
+            acc = f"{d['diff']:+.3f} mAP50-95 (one seed per config: no interval, not a result)"
+        else:
+            sig = "significant" if d["significant"] else "not significant"
+            acc = f"{d['diff']:+.3f} ± {(d['high'] - d['low']) / 2:.3f} mAP50-95 ({sig})"
+        cost = f"{r['ratios']['gflops']:.2f}x GFLOPs and {r['ratios'][f'latency_{head}']:.2f}x {head} latency"
+        out.append(f"{r['name']}: {acc} for {cost}")
+    return out
+
+
 def format_markdown(report: dict[str, Any]) -> str:
-    """The Markdown report: settings, then one table with the baseline first and ratios to it on every other row."""
+    """The Markdown report: settings, one table with the baseline first and ratios to it on every other row, the
+    verdict lines, and a warning for every run that was still improving at its end."""
     s = report["settings"]
     backends = s["backends"]
     base = report["rows"][0]
+    n_seeds = len(s.get("seeds") or [s["seed"]])
 
     def cell(r: dict[str, Any], value: str, key: str) -> str:
         return value if r is base else f"{value} ({r['ratios'][key]:.2f}x)"
 
-    cols = ["model", "mAP50-95", "mAP50", "params (M)", f"GFLOPs @{s['imgsz']}", "memory (MB)"]
+    cols = ["model", "mAP50-95", "mAP50", "Δ mAP50-95 [95% CI]", "params (M)", f"GFLOPs @{s['imgsz']}", "memory (MB)"]
     cols += [f"{b} ms @{s['latency_imgsz']}" for b in backends]
     lines = [
         "| " + " | ".join(cols) + " |",
@@ -334,8 +426,9 @@ def format_markdown(report: dict[str, Any]) -> str:
         front = " *" if r["pareto"]["gflops"] or r["pareto"]["latency"] else ""
         cells = [
             f"{r['name']}{front}",
-            cell(r, f"{r['map50_95']:.4f}", "map50_95"),
-            f"{r['map50']:.4f}",
+            _mean_std(r, "map50_95"),
+            _mean_std(r, "map50"),
+            _interval((r["difference"] or {}).get("map50_95")),
             cell(r, f"{r['params'] / 1e6:.3f}", "params"),
             cell(r, _num(r["gflops"]), "gflops"),
             cell(r, f"{r['mem_mb']:.1f}", "mem_mb"),
@@ -344,9 +437,26 @@ def format_markdown(report: dict[str, Any]) -> str:
             st = r["latency"][b]
             cells.append(cell(r, f"{st['median_ms']:.1f} [{st['p10_ms']:.1f}-{st['p90_ms']:.1f}]", f"latency_{b}"))
         lines.append("| " + " | ".join(cells) + " |")
+    if len(report["rows"]) > 1:
+        lines += ["", "Verdicts (difference to the baseline, mean over seeds):", ""]
+        lines += [f"- {v}" for v in verdicts(report)]
+    flagged = [
+        (r["name"], run)
+        for r in report["rows"]
+        for run in r["runs"]
+        if (run.get("convergence") or {}).get("still_improving")
+    ]
+    if flagged:
+        lines += [
+            "",
+            f"**Warning: {len(flagged)} of {sum(r['n_runs'] for r in report['rows'])} runs were still improving.**",
+            "",
+        ]
+        lines += [f"- {name} seed {run['seed']}: {warning_text(run['convergence'])}" for name, run in flagged]
     m = report["machine"]
     recipe = (
-        f"trained {s['epochs']} epoch{'s' * (s['epochs'] != 1)} at {s['imgsz']} px, batch {s['batch']}, seed {s['seed']}"
+        f"trained {s['epochs']} epoch{'s' * (s['epochs'] != 1)} at {s['imgsz']} px, batch {s['batch']}, "
+        f"{n_seeds} seed{'s' * (n_seeds != 1)} per config ({', '.join(map(str, s.get('seeds') or [s['seed']]))})"
         if not s["weights"]
         else "given checkpoints (not trained here)"
     )
@@ -354,7 +464,10 @@ def format_markdown(report: dict[str, Any]) -> str:
         "",
         f"Baseline: **{base['name']}**; (x) = ratio to it. `*` = on the Pareto front of mAP50-95 against GFLOPs or "
         f"against {report['headline_backend']} latency.",
-        f"Dataset `{s['data']}`, {recipe}; mAP by pycocotools on the val split.",
+        f"Dataset `{s['data']}`, {recipe}; mAP by pycocotools on the val split, mean ± sample standard deviation over "
+        "seeds; Δ = difference of the means to the baseline with Welch's t 95% confidence interval (not significant "
+        "when it contains 0). A run is still improving when its val mAP50-95 gained more than 5% of its final value "
+        "over the last quarter of its epochs (`curves.png`).",
         f"GFLOPs = 2 x multiply-accumulates, BN fused, batch 1 at {s['imgsz']}x{s['imgsz']}; memory = bytes of "
         "activations read and written plus weights.",
         f"Latency: batch 1 at {s['latency_imgsz']}x{s['latency_imgsz']}, BN fused, median [p10-p90] of "
@@ -374,7 +487,8 @@ def _num(x: float) -> str:
 
 
 def write_report(report: dict[str, Any], run_dir: str | Path) -> dict[str, Path]:
-    """Write ``bench.json``, ``bench.csv``, ``bench.md`` and ``pareto.png`` into ``run_dir``; returns their paths."""
+    """Write ``bench.json``, ``bench.csv``, ``bench.md``, ``pareto.png`` and (for trained runs) ``curves.png`` into
+    ``run_dir``; returns their paths."""
     run_dir = Path(run_dir)
     paths = {k: run_dir / f"bench.{k}" for k in ("json", "csv", "md")}
     write_json_atomic(paths["json"], report)
@@ -394,4 +508,7 @@ def write_report(report: dict[str, Any], run_dir: str | Path) -> dict[str, Path]
         baseline=report["baseline"],
         title=f"{s['data']}: mAP50-95 vs compute",
     )
+    runs = [{"name": r["name"], **run} for r in report["rows"] for run in r["runs"] if run.get("curve")]
+    if runs:
+        paths["curves"] = plot_curves(runs, run_dir / "curves.png", title=f"{s['data']}: val mAP50-95 per epoch")
     return paths

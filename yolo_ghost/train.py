@@ -26,6 +26,7 @@ from ultralytics.utils.torch_utils import strip_optimizer, torch_distributed_zer
 
 from yolo_ghost.blocks.heads import AnchorDetect
 from yolo_ghost.cfg import ConfigError, load_model_cfg, resolve_model_cfg
+from yolo_ghost.curves import convergence, read_curve, warning_text
 from yolo_ghost.eval.coco import atomic_write
 from yolo_ghost.eval.validator import CocoDetectionValidator, resolve_data
 from yolo_ghost.loss import DEFAULT_LOSS_HYP, LOSS_NAMES, LOSS_ONLY_KEYS
@@ -327,7 +328,9 @@ def train(
 
     Returns:
         ``{"map50_95", "map50", "params", "gflops", "imgsz", "epochs", "save_dir", "best", "last", "cfg", "seconds"}``
-        (ultralytics mAP of best.pt), ``"coco_map50_95"`` / ``"coco_map50"`` when pycocotools scored it, and
+        (ultralytics mAP of best.pt), ``"curve"`` (per-epoch val mAP, ``yolo_ghost.curves.read_curve``) and
+        ``"convergence"`` (``yolo_ghost.curves.convergence``) when validation ran, ``"coco_map50_95"`` /
+        ``"coco_map50"`` when pycocotools scored it, and
         ``"compare": {"cfg", "params", "gflops", "params_ratio", "gflops_ratio"}`` when ``compare`` is given.
 
     Raises:
@@ -444,6 +447,11 @@ def _summary(trainer: YoloGhostTrainer, compare: str | Path | None, seconds: flo
         "cfg": str(model.yaml.get("yaml_file", trainer.args.model)),
         "seconds": round(seconds, 1),
     }
+    results_csv = Path(trainer.save_dir) / "results.csv"
+    if results_csv.is_file():  # per-epoch val mAP, absent when validation was switched off
+        curve = read_curve(results_csv)
+        out["curve"] = curve
+        out["convergence"] = convergence(curve["map50_95"])
     if "metrics/coco_AP50-95(B)" in metrics:  # pycocotools on best.pt, when the COCO validator ran it
         out["coco_map50_95"] = float(metrics["metrics/coco_AP50-95(B)"])
         out["coco_map50"] = float(metrics["metrics/coco_AP50(B)"])
@@ -477,6 +485,9 @@ def format_summary(s: dict[str, Any]) -> str:
     ]
     if "coco_map50_95" in s:
         lines.insert(1, f"pycocotools: AP50-95 {s['coco_map50_95']:.4f}  AP50 {s['coco_map50']:.4f}")
+    conv = s.get("convergence")
+    if conv and conv["still_improving"]:
+        lines.append(f"WARNING: this training is {warning_text(conv)}")
     if "compare" in s:
         c = s["compare"]
         lines.append(

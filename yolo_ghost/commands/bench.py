@@ -23,7 +23,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, help=f"batch size (default {DEFAULT_BATCH})")
     p.add_argument("--device", default="cpu", help="training device: cpu, 0, 0,1 ... (default cpu)")
     p.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help=f"loader workers (default {DEFAULT_WORKERS})")
-    p.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
+    p.add_argument("--seed", type=int, default=0, help="first training seed (default 0)")
+    p.add_argument(
+        "--seeds", type=int, default=1,
+        help="train every config this many times, seeds --seed, --seed+1, ...; the report gives mean, std and "
+        "Welch's 95%% interval of each difference to the baseline (default 1: no interval)",
+    )  # fmt: skip
     p.add_argument(
         "--project", default=DEFAULT_PROJECT, help=f"parent folder of bench runs (default {DEFAULT_PROJECT})"
     )
@@ -53,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         run_bench(
             args.cfg or [], data=args.data, epochs=args.epochs, imgsz=args.img, batch=args.batch_size,
-            weights=args.weights, device=args.device, workers=args.workers, seed=args.seed, project=args.project,
+            weights=args.weights, device=args.device, workers=args.workers, seed=args.seed, seeds=args.seeds, project=args.project,
             name=args.name, exist_ok=args.exist_ok, resume=args.resume, latency_imgsz=args.latency_img,
             latency_rounds=args.latency_rounds, latency_warmup=args.latency_warmup, threads=args.threads,
             backends=args.backends, command="python -m yolo_ghost " + shlex.join(sys.argv[1:]),

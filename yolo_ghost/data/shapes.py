@@ -25,7 +25,9 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -51,14 +53,82 @@ _CLASS_HUES = {"red": 0.0, "yellow": 55.0, "green": 120.0, "blue": 225.0}
 _OFF_PALETTE_HUES = (28.0, 185.0, 280.0, 330.0)  # orange, cyan, purple, pink
 
 DEFAULT_SEED = 0
-DEFAULT_N_TRAIN = 1200
-DEFAULT_N_VAL = 200
-DEFAULT_IMGSZ = 256
 MIN_VISIBLE = 0.4  # the fraction of an object's area that must be visible for it to be labelled
 _SPLITS = ("train", "val")
 _MARKER = ".complete.json"
 _YAML = "shapes.yaml"
 _STALE_TMP_S = 3600  # a temp folder this old belongs to a run that died; newer ones may still be in progress
+
+
+@dataclass(frozen=True)
+class ShapesProfile:
+    """How hard a ``shapes`` dataset is: its size and the ranges every image's random draws come from.
+
+    Integer ranges are half-open ``(low, high)`` as in ``numpy.random.Generator.integers``. Changing a value changes
+    the images, so every profile carries its own ``version`` (bump it with any change to the profile or the drawing).
+    """
+
+    name: str
+    version: int
+    n_train: int
+    n_val: int
+    imgsz: int
+    objects: tuple[int, int]  # labelled objects besides the one every image gets
+    lookalikes: tuple[int, int]  # unlabelled off-layout or off-palette shapes
+    size: tuple[float, float, float]  # smallest and largest object as a fraction of the image, small-object tilt
+    clutter: tuple[int, int]  # background lines, ellipses and blobs
+    texture: tuple[float, float]  # largest amplitude of the low- and mid-frequency background texture
+    bg_saturation: float  # largest saturation of the background gradient's colours
+    wires: tuple[int, int]  # thin foreground lines cutting across objects
+    noise: tuple[float, float]  # sensor-noise standard deviation range, in grey levels
+
+
+# `shapes`, the default: calibrated so that the main job (yolov5n-ghost, the default recipe, two CPU cores) ends on its
+# plateau within ten minutes, while the larger models still do measurably better (README, "The built-in dataset").
+DEFAULT_PROFILE = ShapesProfile(
+    name="shapes",
+    version=1,
+    n_train=1000,
+    n_val=200,
+    imgsz=192,
+    objects=(0, 4),
+    lookalikes=(0, 2),
+    size=(0.08, 0.5, 1.0),
+    clutter=(0, 6),
+    texture=(20.0, 10.0),
+    bg_saturation=0.4,
+    wires=(0, 2),
+    noise=(1.0, 5.0),
+)
+# `shapes-hard`: the original set (tiny objects, dense clutter, many look-alikes), for long schedules and GPUs.
+HARD_PROFILE = ShapesProfile(
+    name="shapes-hard",
+    version=1,
+    n_train=1200,
+    n_val=200,
+    imgsz=256,
+    objects=(0, 7),
+    lookalikes=(0, 3),
+    size=(0.03, 0.6, 1.5),
+    clutter=(4, 20),
+    texture=(40.0, 25.0),
+    bg_saturation=0.6,
+    wires=(0, 3),
+    noise=(2.0, 10.0),
+)
+PROFILES: dict[str, ShapesProfile] = {p.name: p for p in (DEFAULT_PROFILE, HARD_PROFILE)}
+DEFAULT_N_TRAIN, DEFAULT_N_VAL, DEFAULT_IMGSZ = DEFAULT_PROFILE.n_train, DEFAULT_PROFILE.n_val, DEFAULT_PROFILE.imgsz
+
+
+def get_profile(name: str | ShapesProfile) -> ShapesProfile:
+    """The profile called ``name`` (``shapes`` or ``shapes-hard``); a profile is returned as it is."""
+    if isinstance(name, ShapesProfile):
+        return name
+    try:
+        return PROFILES[str(name)]
+    except KeyError:
+        raise ValueError(f"unknown shapes profile {name!r}; known: {', '.join(PROFILES)}") from None
+
 
 # Unit outlines (extent about 1 around the origin), drawn at 1/16-pixel precision.
 _SUBPIX = 4
@@ -100,32 +170,35 @@ def _outline(shape: str, rng: np.random.Generator) -> np.ndarray:
     raise ValueError(f"unknown shape {shape!r}; known: {', '.join(SHAPES)}")
 
 
-def _object_size(rng: np.random.Generator, imgsz: int) -> float:
-    # Log-uniform between the smallest and largest size, tilted towards small objects (u**1.5) so that roughly a
-    # third of them are COCO-"small" at this image size and one in seven spans more than a third of the image.
-    lo, hi = max(6.0, 0.03 * imgsz), 0.6 * imgsz
-    return float(np.exp(np.log(lo) + rng.random() ** 1.5 * (np.log(hi) - np.log(lo))))
+def _object_size(rng: np.random.Generator, imgsz: int, profile: ShapesProfile) -> float:
+    # Log-uniform between the smallest and largest size, tilted towards small objects by u**tilt (shapes-hard: 1.5,
+    # so that roughly a third of them are COCO-"small" and one in seven spans more than a third of the image).
+    lo_frac, hi_frac, tilt = profile.size
+    lo, hi = max(6.0, lo_frac * imgsz), hi_frac * imgsz
+    return float(np.exp(np.log(lo) + rng.random() ** tilt * (np.log(hi) - np.log(lo))))
 
 
-def _background(rng: np.random.Generator, imgsz: int) -> np.ndarray:
+def _background(rng: np.random.Generator, imgsz: int, profile: ShapesProfile) -> np.ndarray:
     """A textured, cluttered uint8 BGR background."""
     n = imgsz
     # A two-colour gradient in a random direction, mostly muted so that objects usually (not always) stand out.
-    c0 = _bgr(rng.uniform(0, 360), rng.uniform(0, 0.6), rng.uniform(0.15, 0.95))
-    c1 = _bgr(rng.uniform(0, 360), rng.uniform(0, 0.6), rng.uniform(0.15, 0.95))
+    sat = profile.bg_saturation
+    c0 = _bgr(rng.uniform(0, 360), rng.uniform(0, sat), rng.uniform(0.15, 0.95))
+    c1 = _bgr(rng.uniform(0, 360), rng.uniform(0, sat), rng.uniform(0.15, 0.95))
     theta = rng.uniform(0, 2 * np.pi)
     ramp = np.linspace(-0.5, 0.5, n, dtype=np.float32)
     t = np.clip(np.cos(theta) * ramp[None, :] + np.sin(theta) * ramp[:, None] + 0.5, 0, 1)[..., None]
     img = c0 * (1 - t) + c1 * t
     # Low- and mid-frequency colour texture (upsampled noise).
-    for cells, amp in ((4, rng.uniform(0, 40)), (max(4, n // 8), rng.uniform(0, 25))):
+    low, mid = profile.texture
+    for cells, amp in ((4, rng.uniform(0, low)), (max(4, n // 8), rng.uniform(0, mid))):
         grid = rng.standard_normal((cells, cells, 3), dtype=np.float32) * amp
         img += cv2.resize(grid, (n, n), interpolation=cv2.INTER_CUBIC)
     img = np.clip(img, 0, 255).astype(np.uint8)
 
     # Clutter: lines in any colour (class colours included: a red line is not a red object), and blobs and ellipses
     # in off-palette or neutral colours, some of them translucent.
-    for _ in range(int(rng.integers(4, 20))):
+    for _ in range(int(rng.integers(*profile.clutter))):
         kind = rng.random()
         layer = img.copy()
         if kind < 0.4:
@@ -146,7 +219,7 @@ def _background(rng: np.random.Generator, imgsz: int) -> np.ndarray:
             else:  # neutral: grey, white, black, brown
                 col = _bgr(rng.uniform(20, 40), rng.uniform(0, 0.35), rng.uniform(0.05, 1))
             centre = rng.uniform(0, n, 2)
-            size = _object_size(rng, n)
+            size = _object_size(rng, n, profile)
             if kind < 0.7:  # an elongated ellipse, so that it is not mistaken for a circle
                 axes = (int(size / 2) + 1, int(size / 2 * rng.uniform(0.15, 0.55)) + 1)
                 cv2.ellipse(
@@ -236,23 +309,28 @@ def _class_colour(name: str, rng: np.random.Generator) -> np.ndarray:
     return _bgr(_CLASS_HUES[name] + rng.uniform(-8, 8), rng.uniform(0.55, 1.0), rng.uniform(0.5, 1.0))
 
 
-def render_image(seed: int, split: str, index: int, imgsz: int = DEFAULT_IMGSZ) -> tuple[np.ndarray, np.ndarray]:
+def render_image(
+    seed: int, split: str, index: int, imgsz: int | None = None, profile: str | ShapesProfile = "shapes"
+) -> tuple[np.ndarray, np.ndarray]:
     """Render image ``index`` of ``split`` for ``seed``: ``(BGR uint8 image, labels)``.
 
     ``labels`` is an ``(n, 5)`` float array of ``class cx cy w h``, normalised to [0, 1], boxes tight around the
     visible pixels. The result depends only on the arguments (its own generator is seeded by them).
     """
-    img, labels, _, _ = _render(seed, split, index, imgsz)
+    img, labels, _, _ = _render(seed, split, index, imgsz, profile)
     return img, labels
 
 
-def _render(seed: int, split: str, index: int, imgsz: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]:
+def _render(
+    seed: int, split: str, index: int, imgsz: int | None = None, profile: str | ShapesProfile = "shapes"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]:
     """``render_image`` plus the object-id map of the visible pixels (-1: background) and each label's object id."""
     if split not in _SPLITS:
         raise ValueError(f"split must be one of {', '.join(_SPLITS)}, got {split!r}")
+    prof = get_profile(profile)
     rng = np.random.default_rng([int(seed), _SPLITS.index(split), int(index)])
-    n = int(imgsz)
-    img = _background(rng, n)
+    n = int(imgsz or prof.imgsz)
+    img = _background(rng, n, prof)
     owner = np.full((n, n), -1, np.int16)
 
     # Objects: (class id or -1, shape, colour). Look-alikes are the off-layout colour/shape combinations and the
@@ -261,10 +339,10 @@ def _render(seed: int, split: str, index: int, imgsz: int) -> tuple[np.ndarray, 
     combos = {tuple(name.split()) for name in SHAPES_NAMES}
     decoys = [(col, shp) for col in COLOURS for shp in SHAPES if (col, shp) not in combos]
     objects: list[tuple[int, str, np.ndarray]] = []
-    for _ in range(int(rng.integers(0, 7))):
+    for _ in range(int(rng.integers(*prof.objects))):
         c, col, shp = classes[int(rng.integers(len(classes)))]
         objects.append((c, shp, _class_colour(col, rng)))
-    for _ in range(int(rng.integers(0, 3))):
+    for _ in range(int(rng.integers(*prof.lookalikes))):
         if rng.random() < 0.6:
             col, shp = decoys[int(rng.integers(len(decoys)))]
             objects.append((-1, shp, _class_colour(col, rng)))
@@ -278,11 +356,11 @@ def _render(seed: int, split: str, index: int, imgsz: int) -> tuple[np.ndarray, 
     areas: dict[int, tuple[int, int]] = {}  # object id -> (class, full area)
     for oid, j in enumerate(order):
         c, shp, colour = objects[j]
-        area = _draw_object(img, owner, oid, shp, colour, _object_size(rng, n), False, rng)
+        area = _draw_object(img, owner, oid, shp, colour, _object_size(rng, n, prof), False, rng)
         if c >= 0:
             areas[oid] = (c, area)
     # Thin foreground lines (wires, branches) that cut across objects.
-    for _ in range(int(rng.integers(0, 3))):
+    for _ in range(int(rng.integers(*prof.wires))):
         p0, p1 = (tuple(int(v) for v in rng.uniform(0, n, 2)) for _ in range(2))
         col, thick = _bgr(rng.uniform(0, 360), rng.uniform(0, 0.5), rng.uniform(0, 1)), int(rng.integers(1, 3))
         cv2.line(img, p0, p1, col.tolist(), thick, cv2.LINE_AA)
@@ -292,13 +370,13 @@ def _render(seed: int, split: str, index: int, imgsz: int) -> tuple[np.ndarray, 
     c = (int(seed) + int(index)) % len(SHAPES_NAMES)
     col, shp = SHAPES_NAMES[c].split()
     oid = len(objects)
-    areas[oid] = (c, _draw_object(img, owner, oid, shp, _class_colour(col, rng), _object_size(rng, n), True, rng))
+    areas[oid] = (c, _draw_object(img, owner, oid, shp, _class_colour(col, rng), _object_size(rng, n, prof), True, rng))
 
     # Camera effects: white balance, blur, sensor noise.
     out = img.astype(np.float32) * rng.uniform(0.9, 1.1, 3).astype(np.float32)
     if rng.random() < 0.35:
         out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.5, 1.1))
-    out += rng.standard_normal(out.shape, dtype=np.float32) * np.float32(rng.uniform(2, 10))
+    out += rng.standard_normal(out.shape, dtype=np.float32) * np.float32(rng.uniform(*prof.noise))
     out = np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
     labels, label_ids = [], []
@@ -318,10 +396,12 @@ def _render(seed: int, split: str, index: int, imgsz: int) -> tuple[np.ndarray, 
 # Writing and caching
 
 
-def _params(seed: int, n_train: int, n_val: int, imgsz: int) -> dict[str, int | str]:
+def _params(profile: ShapesProfile, seed: int, n_train: int, n_val: int, imgsz: int) -> dict[str, Any]:
+    # The whole profile goes into the hash: a profile edited without a version bump still regenerates its caches.
     return {
-        "name": "shapes",
+        "name": profile.name,
         "version": FORMAT_VERSION,
+        "profile": asdict(profile),
         "seed": seed,
         "n_train": n_train,
         "n_val": n_val,
@@ -329,11 +409,11 @@ def _params(seed: int, n_train: int, n_val: int, imgsz: int) -> dict[str, int | 
     }
 
 
-def _params_hash(params: dict[str, int | str]) -> str:
+def _params_hash(params: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _is_complete(folder: Path, params: dict[str, int | str]) -> bool:
+def _is_complete(folder: Path, params: dict[str, Any]) -> bool:
     """Whether ``folder`` holds a finished dataset generated from ``params``."""
     try:
         marker = json.loads((folder / _MARKER).read_text())
@@ -349,16 +429,17 @@ def _is_complete(folder: Path, params: dict[str, int | str]) -> bool:
     )
 
 
-def _write_dataset(tmp: Path, final: Path, params: dict[str, int | str]) -> None:
+def _write_dataset(tmp: Path, final: Path, params: dict[str, Any]) -> None:
     """Write every image, label file and the YAML into ``tmp``; the marker goes last."""
     seed, imgsz = int(params["seed"]), int(params["imgsz"])
+    profile = get_profile(str(params["name"]))
     n_labels = {}
     for split in _SPLITS:
         (tmp / "images" / split).mkdir(parents=True)
         (tmp / "labels" / split).mkdir(parents=True)
         count = 0
         for i in range(int(params[f"n_{split}"])):
-            img, labels = render_image(seed, split, i, imgsz)
+            img, labels = render_image(seed, split, i, imgsz, profile)
             quality = 80 + (i * 7 + seed) % 16  # varied compression, deterministic per image
             if not cv2.imwrite(str(tmp / "images" / split / f"{i:06d}.jpg"), img, [cv2.IMWRITE_JPEG_QUALITY, quality]):
                 raise OSError(f"could not write an image into {tmp}; check free space and permissions")
@@ -368,7 +449,7 @@ def _write_dataset(tmp: Path, final: Path, params: dict[str, int | str]) -> None
         n_labels[split] = count
     names = "\n".join(f"  {i}: {name}" for i, name in enumerate(SHAPES_NAMES))
     (tmp / _YAML).write_text(
-        "# yolo-ghost built-in synthetic dataset 'shapes' (generated; see yolo_ghost/data/shapes.py)\n"
+        f"# yolo-ghost built-in synthetic dataset {profile.name!r} (generated; see yolo_ghost/data/shapes.py)\n"
         f"# generation parameters: {json.dumps(params, sort_keys=True)}\n"
         f"path: {json.dumps(str(final))}\n"
         "train: images/train\n"
@@ -411,31 +492,37 @@ def make_shapes(
     root: Path | str | None = None,
     *,
     seed: int = DEFAULT_SEED,
-    n_train: int = DEFAULT_N_TRAIN,
-    n_val: int = DEFAULT_N_VAL,
-    imgsz: int = DEFAULT_IMGSZ,
+    n_train: int | None = None,
+    n_val: int | None = None,
+    imgsz: int | None = None,
+    profile: str | ShapesProfile = "shapes",
 ) -> Path:
-    """Generate the ``shapes`` dataset if it is not cached yet and return the path of its dataset YAML.
+    """Generate a ``shapes`` dataset if it is not cached yet and return the path of its dataset YAML.
 
     Args:
         root: folder that holds the generated datasets (one sub-folder per parameter set); default
             ``cache_root() / "shapes"``.
         seed: generation seed; the same seed gives byte-identical label files and identical images.
-        n_train: number of training images.
-        n_val: number of validation images.
-        imgsz: side of the (square) images in pixels.
+        n_train: number of training images (default: the profile's).
+        n_val: number of validation images (default: the profile's).
+        imgsz: side of the (square) images in pixels (default: the profile's).
+        profile: ``shapes`` (the default, converging set) or ``shapes-hard`` (see ``PROFILES``).
 
     Raises:
-        ValueError: a count below 1 or an image size below 64.
+        ValueError: a count below 1, an image size below 64 or an unknown profile.
     """
+    prof = get_profile(profile)
+    n_train = prof.n_train if n_train is None else n_train
+    n_val = prof.n_val if n_val is None else n_val
+    imgsz = prof.imgsz if imgsz is None else imgsz
     for key, value, least in (("n_train", n_train, 1), ("n_val", n_val, 1), ("imgsz", imgsz, 64)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
             raise ValueError(f"make_shapes: {key} must be an integer >= {least}, got {value!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"make_shapes: seed must be a non-negative integer, got {seed!r}")
-    params = _params(int(seed), int(n_train), int(n_val), int(imgsz))
+    params = _params(prof, int(seed), int(n_train), int(n_val), int(imgsz))
     root = (Path(root) if root is not None else cache_root() / "shapes").expanduser().resolve()
-    final = root / f"seed{seed}-train{n_train}-val{n_val}-img{imgsz}"
+    final = root / f"{prof.name}-v{prof.version}-seed{seed}-train{n_train}-val{n_val}-img{imgsz}"
     if _is_complete(final, params):
         return final / _YAML
 
@@ -448,7 +535,7 @@ def make_shapes(
         _remove_stale_tmp(root)
         tmp = root / f".tmp-{final.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         t0 = time.perf_counter()
-        LOGGER.info(f"shapes: generating {n_train} train + {n_val} val images at {imgsz} px into {final} ...")
+        LOGGER.info(f"{prof.name}: generating {n_train} train + {n_val} val images at {imgsz} px into {final} ...")
         try:
             _write_dataset(tmp, final, params)
             if final.exists():  # left by a killed run, edited by hand, or an older format
@@ -460,12 +547,11 @@ def make_shapes(
                     raise
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        LOGGER.info(f"shapes: done in {time.perf_counter() - t0:.1f}s")
+        LOGGER.info(f"{prof.name}: done in {time.perf_counter() - t0:.1f}s")
     return final / _YAML
 
 
 def resolve_builtin_dataset(name: str) -> Path | None:
-    """The dataset YAML of a built-in dataset (``shapes``, generated on first use), or None for any other name."""
-    if str(name).strip().lower() in {"shapes", "shapes.yaml"}:
-        return make_shapes()
-    return None
+    """The dataset YAML of a built-in dataset (``shapes`` or ``shapes-hard``, generated on first use), else None."""
+    key = str(name).strip().lower().removesuffix(".yaml")
+    return make_shapes(profile=key) if key in PROFILES else None
