@@ -14,13 +14,9 @@ import sys
 # ultralytics decides at import time whether it is online (a DNS probe); training never needs the network.
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
-from yolo_ghost.train import (
-    DEFAULT_BATCH,
-    DEFAULT_EPOCHS,
-    DEFAULT_IMGSZ,
-    DEFAULT_PROJECT,
-    DEFAULT_WORKERS,
-)
+from yolo_ghost.train import DATASET_RECIPES, DEFAULT_PROJECT, DEFAULT_WORKERS, YOLOV5_RECIPE
+
+_SHAPES = DATASET_RECIPES["shapes"]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -29,11 +25,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--cfg", help="model YAML: a shipped name (yolov5n-ghost.yaml, see `yolo-ghost configs`) or a path")
     p.add_argument("--data", default="shapes", help="dataset YAML path, or 'shapes' for the built-in synthetic set")
     p.add_argument("--weights", default=None, help="checkpoint (.pt) whose matching layers initialise the model")
-    p.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help="number of epochs")
-    p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, help="images per batch")
+    recipe = "(default: the dataset's recipe; shapes {s}, other datasets {y})"
     p.add_argument(
-        "--img", "--imgsz", dest="img", type=int, default=DEFAULT_IMGSZ, help="train/val image size (pixels)"
+        "--epochs",
+        type=int,
+        default=None,
+        help="number of epochs " + recipe.format(s=_SHAPES.epochs, y=YOLOV5_RECIPE.epochs),
     )
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="images per batch " + recipe.format(s=_SHAPES.batch, y=YOLOV5_RECIPE.batch),
+    )
+    p.add_argument(
+        "--img", "--imgsz", dest="img", type=int, default=None,
+        help="train/val image size in pixels " + recipe.format(s=_SHAPES.imgsz, y=YOLOV5_RECIPE.imgsz),
+    )  # fmt: skip
     p.add_argument("--device", default="cpu", help="'cpu', a CUDA index '0', or several '0,1' (DDP)")
     p.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="dataloader worker processes")
     p.add_argument("--project", default=DEFAULT_PROJECT, help="folder holding the runs; nothing is written elsewhere")

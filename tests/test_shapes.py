@@ -118,14 +118,6 @@ def test_boxes_are_tight_around_visible_pixels(index: int):
         assert inside[0].any() and inside[-1].any() and inside[:, 0].any() and inside[:, -1].any()
 
 
-def test_size_spread_small_to_large(tiny: Path):
-    n = TINY["imgsz"]
-    boxes = np.concatenate([*_labels(tiny, "train"), *_labels(tiny, "val")])
-    side = np.maximum(boxes[:, 3], boxes[:, 4]) * n
-    assert (side < 16).sum() >= 3, sorted(side)
-    assert (side > n / 3).sum() >= 2, sorted(side)
-
-
 def test_every_class_in_both_splits(tiny: Path):
     for split in ("train", "val"):
         seen = set(np.concatenate(_labels(tiny, split))[:, 0].astype(int))
@@ -134,9 +126,9 @@ def test_every_class_in_both_splits(tiny: Path):
 
 def test_occluded_objects_drop_out(monkeypatch: pytest.MonkeyPatch):
     """Some class objects are too hidden to be labelled (< MIN_VISIBLE visible); most are labelled."""
-    labelled = sum(len(render_image(0, "train", i, 128)[1]) for i in range(40))
+    labelled = sum(len(render_image(0, "train", i, 128, "shapes-hard")[1]) for i in range(40))
     monkeypatch.setattr(shapes, "MIN_VISIBLE", 0.0)  # now every object with any visible pixels is labelled
-    seen = sum(len(render_image(0, "train", i, 128)[1]) for i in range(40))
+    seen = sum(len(render_image(0, "train", i, 128, "shapes-hard")[1]) for i in range(40))
     assert 0.6 * seen < labelled < seen
 
 
@@ -204,8 +196,10 @@ def test_resolve_builtin_dataset(cache: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(shapes, "make_shapes", functools.partial(make_shapes, seed=0, **TINY))
     for name in ("shapes", "SHAPES", "shapes.yaml"):
         y = resolve_builtin_dataset(name)
-        assert y is not None and y.is_file() and y.is_relative_to(cache)
-    for name in ("coco128", "coco128.yaml", "shapes2", ""):
+        assert y is not None and y.is_file() and y.is_relative_to(cache) and y.parent.name.startswith("shapes-v")
+    hard = resolve_builtin_dataset("shapes-hard")
+    assert hard is not None and hard.parent.name.startswith("shapes-hard-v") and "'shapes-hard'" in hard.read_text()
+    for name in ("coco128", "coco128.yaml", "shapes2", "shapes-easy", ""):
         assert resolve_builtin_dataset(name) is None
 
 
@@ -234,12 +228,42 @@ def test_loads_in_ultralytics(tiny: Path):
         assert tuple(item["img"].shape) == (3, TINY["imgsz"], TINY["imgsz"])
 
 
-def test_default_dataset_sizes(cache: Path):
-    """The default dataset: COCO's small, medium and large objects all well represented."""
-    y = make_shapes()
-    n = shapes.DEFAULT_IMGSZ
-    boxes = np.concatenate(_labels(y, "train") + _labels(y, "val"))
-    area = boxes[:, 3] * boxes[:, 4] * n * n
-    scale = n / 640  # COCO's 32 / 96 px thresholds at 640 px, scaled to this image size
+def _stats(profile: str, n_images: int = 150) -> tuple[np.ndarray, np.ndarray]:
+    """Labels of the first ``n_images`` train images of a profile at its own size: (all boxes, objects per image)."""
+    labs = [render_image(0, "train", i, profile=profile)[1] for i in range(n_images)]
+    return np.concatenate(labs), np.array([len(lb) for lb in labs])
+
+
+@pytest.mark.parametrize("profile", sorted(shapes.PROFILES))
+def test_profile_class_balance(profile: str):
+    """Every class about equally often: between 0.7x and 1.3x of the mean count."""
+    boxes, _ = _stats(profile)
+    counts = np.bincount(boxes[:, 0].astype(int), minlength=NC)
+    assert counts.min() > 0.7 * counts.mean() and counts.max() < 1.3 * counts.mean(), counts
+
+
+def test_default_profile_box_statistics():
+    """The calibrated default: a few mid-sized objects per image, none tiny, some spanning half the image."""
+    p = shapes.get_profile("shapes")
+    boxes, per_image = _stats("shapes")
+    side = np.maximum(boxes[:, 3], boxes[:, 4])  # longest side as a fraction of the image
+    assert per_image.min() >= 1.0 and 2.0 < per_image.mean() < 3.2 and per_image.max() <= p.objects[1]
+    assert side.min() * p.imgsz >= 4  # truncated or occluded objects may be small, but never a speck
+    assert 0.15 < np.median(side) < 0.35 and (side > 0.4).mean() > 0.05, np.percentile(side, [10, 50, 90])
+
+
+def test_hard_profile_box_statistics():
+    """shapes-hard: COCO's small, medium and large objects all well represented, more objects per image."""
+    p = shapes.get_profile("shapes-hard")
+    boxes, per_image = _stats("shapes-hard")
+    area = boxes[:, 3] * boxes[:, 4] * p.imgsz**2
+    scale = p.imgsz / 640  # COCO's 32 / 96 px thresholds at 640 px, scaled to this image size
     small, large = (area < (32 * scale) ** 2).mean(), (area >= (96 * scale) ** 2).mean()
     assert 0.15 < small < 0.5 and 0.15 < large < 0.5 and 1 - small - large > 0.2
+    assert per_image.mean() > _stats("shapes")[1].mean() + 0.5
+
+
+def test_unknown_profile_is_refused(cache: Path):
+    with pytest.raises(ValueError, match="unknown shapes profile 'easy'; known: shapes, shapes-hard"):
+        make_shapes(profile="easy")
+    assert not cache.exists()

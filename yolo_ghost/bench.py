@@ -43,7 +43,7 @@ from yolo_ghost.model import load_checkpoint, model_task
 from yolo_ghost.pareto import pareto_front, plot_pareto
 from yolo_ghost.profiler import profile_model
 from yolo_ghost.stats import mean_std, welch_interval
-from yolo_ghost.train import DEFAULT_BATCH, DEFAULT_EPOCHS, DEFAULT_IMGSZ, DEFAULT_WORKERS, train
+from yolo_ghost.train import DEFAULT_WORKERS, recipe_for, train
 
 DEFAULT_PROJECT = "runs/bench"
 SETTINGS_FILE = "settings.json"
@@ -103,9 +103,9 @@ def run_bench(
     cfgs: Sequence[str],
     *,
     data: str = "shapes",
-    epochs: int = DEFAULT_EPOCHS,
-    imgsz: int = DEFAULT_IMGSZ,
-    batch: int = DEFAULT_BATCH,
+    epochs: int | None = None,
+    imgsz: int | None = None,
+    batch: int | None = None,
     weights: Sequence[str] | None = None,
     device: str = "cpu",
     workers: int = DEFAULT_WORKERS,
@@ -127,7 +127,8 @@ def run_bench(
     Args:
         cfgs: model configs; the first one is the baseline of every ratio (put the stock model first).
         data: dataset YAML or ``shapes`` (the built-in synthetic set).
-        epochs, imgsz, batch, device, workers: the training recipe, the same for every config.
+        epochs, imgsz, batch, device, workers: the training recipe, the same for every config; None takes the
+            dataset's (``yolo_ghost.train.recipe_for``).
         seed, seeds: every config is trained ``seeds`` times, with seeds ``seed``, ``seed + 1``, ...
         weights: one checkpoint per config to evaluate instead of training it.
         project, name, exist_ok: the bench folder is ``project/name`` (numbered unless ``exist_ok``).
@@ -145,6 +146,10 @@ def run_bench(
     else:
         cfgs = [str(c) for c in cfgs]
         _check_inputs(cfgs, weights, data, seeds)
+        recipe = recipe_for(data)
+        epochs = recipe.epochs if epochs is None else epochs
+        imgsz = recipe.imgsz if imgsz is None else imgsz
+        batch = recipe.batch if batch is None else batch
         lat_img = latency_imgsz or imgsz
         if imgsz % 32 or lat_img % 32:
             raise ConfigError(f"bench: --img and --latency-img must be multiples of 32, got {imgsz} and {lat_img}")

@@ -13,14 +13,28 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """Flags of the bench command (training flags as in train_det.py)."""
     from yolo_ghost.bench import DEFAULT_PROJECT
     from yolo_ghost.latency import CPU_BACKENDS
-    from yolo_ghost.train import DEFAULT_BATCH, DEFAULT_EPOCHS, DEFAULT_IMGSZ, DEFAULT_WORKERS
+    from yolo_ghost.train import DATASET_RECIPES, DEFAULT_WORKERS
+
+    shapes = DATASET_RECIPES["shapes"]
 
     p.add_argument("--cfg", nargs="+", help="model YAMLs; the first is the baseline (put the stock model first)")
     p.add_argument("--weights", nargs="+", default=None, help="one checkpoint per --cfg: evaluate instead of training")
     p.add_argument("--data", default="shapes", help="dataset YAML, or 'shapes' (built-in synthetic set, default)")
-    p.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help=f"epochs per config (default {DEFAULT_EPOCHS})")
-    p.add_argument("--img", type=int, default=DEFAULT_IMGSZ, help=f"train/val size (default {DEFAULT_IMGSZ})")
-    p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, help=f"batch size (default {DEFAULT_BATCH})")
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help=f"epochs per run (default: the dataset's recipe, shapes {shapes.epochs})",
+    )
+    p.add_argument(
+        "--img", type=int, default=None, help=f"train/val size (default: the dataset's recipe, shapes {shapes.imgsz})"
+    )
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help=f"batch size (default: the dataset's recipe, shapes {shapes.batch})",
+    )
     p.add_argument("--device", default="cpu", help="training device: cpu, 0, 0,1 ... (default cpu)")
     p.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help=f"loader workers (default {DEFAULT_WORKERS})")
     p.add_argument("--seed", type=int, default=0, help="first training seed (default 0)")

@@ -90,10 +90,10 @@ DEFAULT_PROFILE = ShapesProfile(
     version=1,
     n_train=1000,
     n_val=200,
-    imgsz=192,
+    imgsz=160,
     objects=(0, 4),
     lookalikes=(0, 2),
-    size=(0.08, 0.5, 1.0),
+    size=(0.1, 0.55, 1.0),
     clutter=(0, 6),
     texture=(20.0, 10.0),
     bg_saturation=0.4,
@@ -117,7 +117,6 @@ HARD_PROFILE = ShapesProfile(
     noise=(2.0, 10.0),
 )
 PROFILES: dict[str, ShapesProfile] = {p.name: p for p in (DEFAULT_PROFILE, HARD_PROFILE)}
-DEFAULT_N_TRAIN, DEFAULT_N_VAL, DEFAULT_IMGSZ = DEFAULT_PROFILE.n_train, DEFAULT_PROFILE.n_val, DEFAULT_PROFILE.imgsz
 
 
 def get_profile(name: str | ShapesProfile) -> ShapesProfile:
