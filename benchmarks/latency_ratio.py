@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 
 from yolo_ghost import build_model
-from yolo_ghost.eval.coco import write_json_atomic
+from yolo_ghost.atomic import write_json_atomic
 from yolo_ghost.latency import measure_latency, paired_ratio
 from yolo_ghost.profiler import profile_model
 

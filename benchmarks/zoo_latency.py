@@ -14,7 +14,7 @@ import argparse
 from pathlib import Path
 
 from yolo_ghost import build_model
-from yolo_ghost.eval.coco import write_json_atomic
+from yolo_ghost.atomic import write_json_atomic
 from yolo_ghost.latency import CPU_BACKENDS, measure_latency
 from yolo_ghost.profiler import profile_model
 

@@ -101,7 +101,13 @@ def test_seed_statistics_agree_with_a_hand_computation(tiny_bench):
     verdict = bench.verdicts(saved)[0]
     assert verdict.startswith("yolov5n-ghost: ") and verdict in md
     assert ("not significant" in verdict) == (not ghost["difference"]["map50_95"]["significant"])
-    # curves.png: one line per run (4), in two colours (one per config)
+    # every run still improving at its end is flagged by name and seed, and no other
+    flagged = [(r["name"], x["seed"]) for r in saved["rows"] for x in r["runs"] if x["convergence"]["still_improving"]]
+    assert r["still_improving_seeds"] == [s for n, s in flagged if n == r["name"]]
+    for name, seed in flagged:
+        assert f"- {name} seed {seed}: still improving" in md
+    assert md.count(": still improving at its last epoch") == len(flagged)
+    assert ("runs were still improving" in md) == bool(flagged)
     assert matplotlib.image.imread(run / "curves.png").shape[1] > 600
 
 

@@ -34,9 +34,9 @@ from typing import Any
 import torch
 from ultralytics.utils.files import increment_path
 
+from yolo_ghost.atomic import atomic_write, write_json_atomic
 from yolo_ghost.cfg import ConfigError, load_model_cfg, resolve_model_cfg
 from yolo_ghost.curves import convergence, plot_curves, read_curve, warning_text
-from yolo_ghost.eval.coco import atomic_write, write_json_atomic
 from yolo_ghost.eval.validator import evaluate, resolve_data
 from yolo_ghost.latency import LatencyStats, available_backends, measure_latency, paired_ratio
 from yolo_ghost.model import load_checkpoint, model_task
@@ -301,12 +301,12 @@ def make_report(rows: Sequence[dict[str, Any]], settings: dict[str, Any]) -> dic
     base = rows[0]
     backends = list(settings["backends"])
     out_rows = []
-    for r in rows:
+    for i, r in enumerate(rows):
         r = dict(r)
         r["latency_ms"] = {b: r["latency"][b]["median_ms"] for b in backends}
         r["difference"] = (
             None
-            if r is base
+            if i == 0
             else {
                 k: welch_interval([x[k] for x in r["runs"]], [x[k] for x in base["runs"]]).as_dict()
                 for k in ("map50_95", "map50")

@@ -26,10 +26,10 @@ from ultralytics.models.yolo.detect import DetectionTrainer
 from ultralytics.utils import DEFAULT_CFG, LOCAL_RANK, LOGGER, RANK, USER_CONFIG_DIR
 from ultralytics.utils.torch_utils import strip_optimizer, torch_distributed_zero_first, unwrap_model
 
+from yolo_ghost.atomic import atomic_write
 from yolo_ghost.blocks.heads import AnchorDetect
 from yolo_ghost.cfg import ConfigError, load_model_cfg, resolve_model_cfg
 from yolo_ghost.curves import convergence, read_curve, warning_text
-from yolo_ghost.eval.coco import atomic_write
 from yolo_ghost.eval.validator import CocoDetectionValidator, resolve_data
 from yolo_ghost.loss import DEFAULT_LOSS_HYP, LOSS_NAMES, LOSS_ONLY_KEYS
 from yolo_ghost.model import YoloGhostModel, build_model

@@ -18,12 +18,14 @@ import io
 import json
 import logging
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from yolo_ghost.atomic import atomic_write, write_json_atomic  # noqa: F401  (their old home; kept for importers)
 
 LOGGER = logging.getLogger(__name__)
 
@@ -63,28 +65,6 @@ _STAT_LABELS = (
 
 # --------------------------------------------------------------------------------------------------------------------
 # Files
-
-
-def atomic_write(path: str | Path, write: Callable[[Path], Any]) -> Path:
-    """Run ``write(tmp_path)`` on a temporary file beside ``path``, then rename it over ``path``.
-
-    Readers never see half a file and a killed or failing writer leaves the previous file intact. The temporary
-    name keeps the suffix, for writers that pick the format from it (``torch.save``, ``torch.onnx.export``).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
-def write_json_atomic(path: str | Path, obj: Any, indent: int | None = None) -> Path:
-    """Write ``obj`` as JSON to ``path`` through ``atomic_write``, so readers never see half a file."""
-    return atomic_write(path, lambda tmp: tmp.write_text(json.dumps(obj, indent=indent), encoding="utf-8"))
 
 
 def image_id_map(images: Sequence[str | Path]) -> dict[str, int]:
