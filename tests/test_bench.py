@@ -146,7 +146,13 @@ def test_resume_is_per_run(tiny_bench, monkeypatch):
     trained.clear()
     report = bench.run_bench([], resume=resumed)
     assert trained == [] and report["rows"][1]["runs"][0]["train_seconds"] is None
-    assert report["rows"][1]["params"] == json.loads((run / "bench.json").read_text())["rows"][1]["params"]
+    first = json.loads((run / "bench.json").read_text())
+    assert report["rows"][1]["params"] == first["rows"][1]["params"]
+    # results kept without their checkpoints (a report committed without weights): profiled from the config
+    shutil.rmtree(resumed / "train")
+    report = bench.run_bench([], resume=resumed)
+    assert trained == [] and [r["params"] for r in report["rows"]] == [r["params"] for r in first["rows"]]
+    assert [r["map50_95"] for r in report["rows"]] == [r["map50_95"] for r in first["rows"]]
 
 
 def test_bad_input_fails_before_training(tmp_path, capsys):

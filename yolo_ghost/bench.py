@@ -39,7 +39,7 @@ from yolo_ghost.cfg import ConfigError, load_model_cfg, resolve_model_cfg
 from yolo_ghost.curves import convergence, plot_curves, read_curve, warning_text
 from yolo_ghost.eval.validator import evaluate, resolve_data
 from yolo_ghost.latency import LatencyStats, available_backends, measure_latency, paired_ratio
-from yolo_ghost.model import load_checkpoint, model_task
+from yolo_ghost.model import build_model, load_checkpoint, model_task
 from yolo_ghost.pareto import pareto_front, plot_pareto
 from yolo_ghost.profiler import profile_model
 from yolo_ghost.stats import mean_std, welch_interval
@@ -198,7 +198,7 @@ def run_bench(
             runs.append(run)
         rows.append(_config_row(cfg, runs, settings))
 
-    models = {r["name"]: load_checkpoint(r["weights"]) for r in rows}
+    models = {r["name"]: _model_of(r["cfg"], r["runs"][0]) for r in rows}
     latency = measure_latency(
         models,
         settings["latency_imgsz"],
@@ -246,6 +246,7 @@ def _train_and_score(cfg: str, ckpt: str | None, settings: dict[str, Any], run_d
     return {
         "seed": seed,
         "weights": str(Path(ckpt).absolute()),
+        "nc": int(load_checkpoint(ckpt).yaml["nc"]),
         "train_seconds": train_seconds,
         "map50_95": float(coco["AP50-95"]),
         "map50": float(coco["AP50"]),
@@ -256,9 +257,21 @@ def _train_and_score(cfg: str, ckpt: str | None, settings: dict[str, Any], run_d
     }
 
 
+def _model_of(cfg: str, run: dict[str, Any]) -> torch.nn.Module:
+    """The trained model of a run, or the same architecture untrained when its checkpoint is gone.
+
+    Profiling and latency depend on the graph only, so a bench whose results were kept without their checkpoints
+    (a report committed to a repository, resumed on another machine) still profiles and times every config.
+    """
+    if Path(run["weights"]).is_file():
+        return load_checkpoint(run["weights"])
+    print(f"bench: {run['weights']} is gone; profiling and timing {cfg} from its config (nc={run['nc']})")
+    return build_model(cfg, nc=run["nc"])
+
+
 def _config_row(cfg: str, runs: Sequence[dict[str, Any]], settings: dict[str, Any]) -> dict[str, Any]:
     """One config's row: its runs, their mean and standard deviation, and the profile of its (first) model."""
-    prof = profile_model(load_checkpoint(runs[0]["weights"]), imgsz=settings["imgsz"])
+    prof = profile_model(_model_of(cfg, runs[0]), imgsz=settings["imgsz"])
     row: dict[str, Any] = {
         "name": model_name(cfg),
         "cfg": cfg,
