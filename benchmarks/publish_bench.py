@@ -1,4 +1,5 @@
-"""Publish a bench run as docs/benchmarks.md and docs/benchmarks_pareto.png (every figure copied from the run).
+"""Publish a bench run as docs/benchmarks.md, docs/benchmarks_pareto.png and docs/benchmarks_curves.png (every
+figure copied from the run).
 
 python benchmarks/publish_bench.py runs/bench/docs
 """
@@ -9,6 +10,8 @@ import argparse
 import json
 import shutil
 from pathlib import Path
+
+from yolo_ghost.bench import verdicts
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -24,13 +27,10 @@ def main(argv: list[str] | None = None) -> Path:
     base = report["rows"][0]
     DOCS.mkdir(exist_ok=True)
     shutil.copyfile(a.run / "pareto.png", DOCS / "benchmarks_pareto.png")
-    keep = [
-        f"- **{r['name']}** keeps {100 * r['ratios']['map50_95']:.0f}% of {base['name']}'s mAP50-95 with "
-        f"{100 * r['ratios']['gflops']:.0f}% of its GFLOPs, {100 * r['ratios']['params']:.0f}% of its parameters "
-        f"and {100 * r['ratios']['latency_' + report['headline_backend']]:.0f}% of its {report['headline_backend']} "
-        "latency."
-        for r in report["rows"][1:]
-    ]
+    curves = (a.run / "curves.png").is_file()
+    if curves:
+        shutil.copyfile(a.run / "curves.png", DOCS / "benchmarks_curves.png")
+    keep = [f"- {v}" for v in verdicts(report)]
     trained = [r for r in report["rows"] if r.get("train_seconds")]
     timing = (
         [
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> Path:
             s["command"],
             "```",
             "",
-            f"Every config was trained from scratch with the same recipe on `{s['data']}` and scored with "
+            f"Every config was trained from scratch with the same recipe on `{s['data']}`, once per seed, and scored with "
             "pycocotools on its val split; latency was measured for all of them in one interleaved run on "
             f"{m['cpu_count']} CPU cores ({m['cpu']}). The dataset is small and synthetic and the training short, so "
             "the mAP values compare the configs under one cheap recipe; they are not COCO numbers.",
@@ -61,12 +61,14 @@ def main(argv: list[str] | None = None) -> Path:
             table.rstrip(),
             "",
             *timing,
-            "What you keep for what you save, relative to the baseline:",
+            f"What you keep for what you save, relative to {base['name']} (difference of the mean mAP50-95 over seeds, "
+            "± the half-width of its 95% Welch interval):",
             "",
             *keep,
             "",
             "![mAP50-95 against GFLOPs and against CPU latency](benchmarks_pareto.png)",
             "",
+            *(["![val mAP50-95 per epoch, one line per run](benchmarks_curves.png)", ""] if curves else []),
         ]
     )
     out = DOCS / "benchmarks.md"

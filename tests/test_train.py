@@ -275,3 +275,43 @@ def test_classic_loss_overfits_four_images(tmp_path):
         nbs=4, val=False, **no_aug, **FAST,
     )  # fmt: skip
     assert s["map50"] > 0.5, s
+
+
+class _CapturedError(Exception):
+    pass
+
+
+@pytest.mark.parametrize("name", ["shapes", "shapes-hard", "coco128.yaml"])
+def test_dataset_recipe_sets_the_defaults(name, data, monkeypatch):
+    """``epochs`` / ``imgsz`` / ``batch`` left open take the dataset's recipe; its hyp reaches the trainer, while
+    explicit values and ``--hyp`` keys win."""
+    import yolo_ghost.train as tr
+
+    seen = {}
+
+    class Recorder:
+        def __init__(self, overrides=None, loss_hyp=None, **_):
+            seen.update(overrides)
+            raise _CapturedError
+
+    monkeypatch.setattr(tr, "YoloGhostTrainer", Recorder)
+    monkeypatch.setattr(tr, "resolve_dataset", lambda d: data)  # no dataset is generated or looked up
+    recipe = tr.recipe_for(name)
+    with pytest.raises(_CapturedError):
+        tr.train("yolov5n-ghost.yaml", data=name)
+    assert (seen["epochs"], seen["imgsz"], seen["batch"]) == (recipe.epochs, recipe.imgsz, recipe.batch)
+    for k, v in {**tr.YOLOV5_TRAIN_HYP, **recipe.hyp}.items():
+        assert seen[k] == v, k
+    with pytest.raises(_CapturedError):
+        tr.train("yolov5n-ghost.yaml", data=name, epochs=3, imgsz=96, hyp={"lr0": 0.05, "close_mosaic": 1})
+    assert (seen["epochs"], seen["imgsz"], seen["lr0"], seen["close_mosaic"]) == (3, 96, 0.05, 1)
+
+
+def test_recipes():
+    from yolo_ghost.train import DATASET_RECIPES, YOLOV5_RECIPE, recipe_for
+
+    assert recipe_for("shapes") is recipe_for(" Shapes.yaml ") is DATASET_RECIPES["shapes"]
+    assert recipe_for("shapes-hard").imgsz == 256 and recipe_for("shapes-hard").hyp == {}
+    assert recipe_for("data/coco.yaml") is recipe_for("my.yaml") is YOLOV5_RECIPE
+    assert (YOLOV5_RECIPE.epochs, YOLOV5_RECIPE.imgsz, YOLOV5_RECIPE.batch) == (100, 640, 16)
+    assert DATASET_RECIPES["shapes"].hyp["optimizer"] == "AdamW"
