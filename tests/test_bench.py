@@ -169,5 +169,44 @@ def test_bad_input_fails_before_training(tmp_path, capsys):
     with pytest.raises(ConfigError, match="no bench under"):
         bench.run_bench([], resume=True, project=tmp_path)
     assert main(["bench", "--cfg", "yolov5nn.yaml", "--project", str(tmp_path)]) == 2
-    assert "yolov5nn.yaml" in capsys.readouterr().out
+    err = capsys.readouterr().err
+    assert "yolov5nn.yaml" in err and len(err.strip().splitlines()) == 1  # one line on stderr
+    with pytest.raises(ConfigError, match="--pair yolov5s=yolov5n: both must be rows"):
+        bench.run_bench(CFGS, pairs={"yolov5s": "yolov5n"}, project=tmp_path)
+    assert main(["bench", "--cfg", *CFGS, "--pair", "yolov5n-ghost", "--project", str(tmp_path)]) == 2
+    assert "--pair takes NAME=BASE" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())  # nothing written
+
+
+def _row(name: str, maps: list[float], gflops: float, ms: list[float]) -> dict:
+    runs = [{"seed": k, "map50_95": m, "map50": m + 0.2, "convergence": None} for k, m in enumerate(maps)]
+    lat = {"median_ms": statistics.median(ms), "p10_ms": min(ms), "p90_ms": max(ms), "times_ms": ms}
+    lat.update(model=name, backend="onnxruntime-cpu", imgsz=64, batch=1, threads=1, runs=len(ms))
+    row = {"name": name, "runs": runs, "n_runs": len(runs), "params": int(gflops * 1e6), "gflops": gflops}
+    row.update(mem_mb=gflops * 10, latency={"onnxruntime-cpu": lat})
+    for key in ("map50_95", "map50"):
+        row[key], row[f"{key}_std"] = stats.mean_std([r[key] for r in runs])
+    return row
+
+
+def test_pairs_compare_a_row_with_its_own_baseline():
+    rows = [
+        _row("n", [0.50, 0.51, 0.49], 1.0, [10.0, 11.0]),
+        _row("n-ghost", [0.45, 0.46, 0.44], 0.5, [9.0, 10.0]),
+        _row("s", [0.60, 0.61, 0.62], 4.0, [30.0, 33.0]),
+        _row("s-ghost", [0.58, 0.60, 0.59], 2.0, [20.0, 22.0]),
+    ]
+    settings = {"backends": ["onnxruntime-cpu"], "baselines": {"s-ghost": "s"}}
+    rep = bench.make_report(rows, settings)
+    by = {r["name"]: r for r in rep["rows"]}
+    assert [by[n]["baseline"] for n in ("n", "n-ghost", "s", "s-ghost")] == [None, "n", "n", "s"]
+    sg = by["s-ghost"]
+    want = stats.welch_interval([0.58, 0.60, 0.59], [0.60, 0.61, 0.62])
+    assert sg["difference"]["map50_95"]["diff"] == pytest.approx(want.diff)
+    assert sg["difference"]["map50_95"]["low"] == pytest.approx(want.low)
+    assert sg["ratios"]["gflops"] == 0.5 and sg["ratios"]["latency_onnxruntime-cpu"] == pytest.approx(20 / 30)
+    lines = bench.verdicts(rep)
+    assert lines[2].startswith("s-ghost: -0.020 ± ") and lines[2].endswith(
+        "0.50x GFLOPs and 0.67x onnxruntime-cpu latency (vs s)"
+    )
+    assert "(significant)" in lines[0] and lines[0].startswith("n-ghost: -0.050")

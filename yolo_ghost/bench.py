@@ -27,7 +27,7 @@ import platform
 import shlex
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +111,7 @@ def run_bench(
     workers: int = DEFAULT_WORKERS,
     seed: int = 0,
     seeds: int = 1,
+    pairs: Mapping[str, str] | None = None,
     project: str | Path = DEFAULT_PROJECT,
     name: str = "exp",
     exist_ok: bool = False,
@@ -130,6 +131,8 @@ def run_bench(
         epochs, imgsz, batch, device, workers: the training recipe, the same for every config; None takes the
             dataset's (``yolo_ghost.train.recipe_for``).
         seed, seeds: every config is trained ``seeds`` times, with seeds ``seed``, ``seed + 1``, ...
+        pairs: ``{row name: baseline row name}`` for rows compared with another row than the first (Ghost-s with
+            stock s); names are config file stems.
         weights: one checkpoint per config to evaluate instead of training it.
         project, name, exist_ok: the bench folder is ``project/name`` (numbered unless ``exist_ok``).
         resume: ``True`` (the newest bench under ``project``) or a bench folder: continue it with its recorded
@@ -146,6 +149,12 @@ def run_bench(
     else:
         cfgs = [str(c) for c in cfgs]
         _check_inputs(cfgs, weights, data, seeds)
+        names = [model_name(c) for c in cfgs]
+        for row, base in (pairs or {}).items():
+            if row not in names or base not in names or row == base:
+                raise ConfigError(
+                    f"bench: --pair {row}={base}: both must be rows of this bench ({', '.join(names)}) and differ"
+                )
         recipe = recipe_for(data)
         epochs = recipe.epochs if epochs is None else epochs
         imgsz = recipe.imgsz if imgsz is None else imgsz
@@ -165,6 +174,7 @@ def run_bench(
             "workers": workers,
             "seed": seed,
             "seeds": [seed + k for k in range(seeds)],
+            "baselines": dict(pairs or {}),
             "latency_imgsz": lat_img,
             "latency_rounds": latency_rounds,
             "latency_warmup": latency_warmup,
@@ -310,12 +320,18 @@ def _machine() -> dict[str, Any]:
 
 
 def make_report(rows: Sequence[dict[str, Any]], settings: dict[str, Any]) -> dict[str, Any]:
-    """Add ratios to the baseline (the first row) and the Pareto flags; returns ``bench.json``'s content."""
-    base = rows[0]
+    """Add every row's difference and ratios to its baseline, and the Pareto flags; returns ``bench.json``'s content.
+
+    A row's baseline is the one ``settings["baselines"]`` names for it (``--pair``), else the first row.
+    """
+    by_name = {r["name"]: r for r in rows}
+    pairs = settings.get("baselines") or {}
     backends = list(settings["backends"])
     out_rows = []
     for i, r in enumerate(rows):
         r = dict(r)
+        base = by_name[pairs.get(r["name"], rows[0]["name"])]
+        r["baseline"] = None if i == 0 else base["name"]
         r["latency_ms"] = {b: r["latency"][b]["median_ms"] for b in backends}
         r["difference"] = (
             None
@@ -340,7 +356,7 @@ def make_report(rows: Sequence[dict[str, Any]], settings: dict[str, Any]) -> dic
     for i, r in enumerate(out_rows):
         r["pareto"] = {"gflops": i in on_gflops, "latency": i in on_latency}
     return {
-        "baseline": base["name"],
+        "baseline": rows[0]["name"],
         "headline_backend": head,
         "settings": settings,
         "machine": _machine(),
@@ -406,8 +422,8 @@ def _interval(d: dict[str, Any] | None) -> str:
 def verdicts(report: dict[str, Any]) -> list[str]:
     """One line per non-baseline config: its mAP50-95 difference to the baseline and what it costs.
 
-    ``yolov5n-ghost: -0.032 ± 0.011 mAP50-95 (significant) for 0.55x GFLOPs and 0.91x onnxruntime-cpu latency``;
-    ``±`` is the half-width of the 95% Welch interval.
+    ``yolov5n-ghost: -0.032 ± 0.011 mAP50-95 (significant) for 0.55x GFLOPs and 0.91x onnxruntime-cpu latency
+    (vs yolov5n)``; ``±`` is the half-width of the 95% Welch interval, everything relative to the row's baseline.
     """
     head = report["headline_backend"]
     out = []
@@ -419,7 +435,7 @@ def verdicts(report: dict[str, Any]) -> list[str]:
             sig = "significant" if d["significant"] else "not significant"
             acc = f"{d['diff']:+.3f} ± {(d['high'] - d['low']) / 2:.3f} mAP50-95 ({sig})"
         cost = f"{r['ratios']['gflops']:.2f}x GFLOPs and {r['ratios'][f'latency_{head}']:.2f}x {head} latency"
-        out.append(f"{r['name']}: {acc} for {cost}")
+        out.append(f"{r['name']}: {acc} for {cost} (vs {r['baseline']})")
     return out
 
 
@@ -432,9 +448,18 @@ def format_markdown(report: dict[str, Any]) -> str:
     n_seeds = len(s.get("seeds") or [s["seed"]])
 
     def cell(r: dict[str, Any], value: str, key: str) -> str:
-        return value if r is base else f"{value} ({r['ratios'][key]:.2f}x)"
+        return value if r["baseline"] is None else f"{value} ({r['ratios'][key]:.2f}x)"
 
-    cols = ["model", "mAP50-95", "mAP50", "Δ mAP50-95 [95% CI]", "params (M)", f"GFLOPs @{s['imgsz']}", "memory (MB)"]
+    cols = [
+        "model",
+        "mAP50-95",
+        "mAP50",
+        "vs",
+        "Δ mAP50-95 [95% CI]",
+        "params (M)",
+        f"GFLOPs @{s['imgsz']}",
+        "memory (MB)",
+    ]
     cols += [f"{b} ms @{s['latency_imgsz']}" for b in backends]
     lines = [
         "| " + " | ".join(cols) + " |",
@@ -446,6 +471,7 @@ def format_markdown(report: dict[str, Any]) -> str:
             f"{r['name']}{front}",
             _mean_std(r, "map50_95"),
             _mean_std(r, "map50"),
+            r["baseline"] or "",
             _interval((r["difference"] or {}).get("map50_95")),
             cell(r, f"{r['params'] / 1e6:.3f}", "params"),
             cell(r, _num(r["gflops"]), "gflops"),
@@ -480,7 +506,8 @@ def format_markdown(report: dict[str, Any]) -> str:
     )
     notes = [
         "",
-        f"Baseline: **{base['name']}**; (x) = ratio to it. `*` = on the Pareto front of mAP50-95 against GFLOPs or "
+        f"Baseline: **{base['name']}**, unless the `vs` column names another; (x) = ratio to the row's baseline. "
+        "`*` = on the Pareto front of mAP50-95 against GFLOPs or "
         f"against {report['headline_backend']} latency.",
         f"Dataset `{s['data']}`, {recipe}; mAP by pycocotools on the val split, mean ± sample standard deviation over "
         "seeds; Δ = difference of the means to the baseline with Welch's t 95% confidence interval (not significant "

@@ -44,6 +44,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "Welch's 95%% interval of each difference to the baseline (default 1: no interval)",
     )  # fmt: skip
     p.add_argument(
+        "--pair", nargs="+", default=[], metavar="NAME=BASE",
+        help="compare row NAME with row BASE instead of the first config, e.g. yolov5s-ghost=yolov5s",
+    )  # fmt: skip
+    p.add_argument(
         "--project", default=DEFAULT_PROJECT, help=f"parent folder of bench runs (default {DEFAULT_PROJECT})"
     )
     p.add_argument("--name", default="exp", help="bench folder name (default exp; numbered if it exists)")
@@ -67,17 +71,21 @@ def run(args: argparse.Namespace) -> int:
     from yolo_ghost.bench import run_bench
 
     if not args.resume and not args.cfg:
-        print("error: give --cfg CFG [CFG ...] (or --resume)")
+        print("error: give --cfg CFG [CFG ...] (or --resume)", file=sys.stderr)
+        return 2
+    pairs = dict(item.split("=", 1) for item in args.pair if "=" in item)
+    if len(pairs) != len(args.pair):
+        print("error: --pair takes NAME=BASE, e.g. yolov5s-ghost=yolov5s", file=sys.stderr)
         return 2
     try:
         run_bench(
             args.cfg or [], data=args.data, epochs=args.epochs, imgsz=args.img, batch=args.batch_size,
-            weights=args.weights, device=args.device, workers=args.workers, seed=args.seed, seeds=args.seeds, project=args.project,
+            weights=args.weights, device=args.device, workers=args.workers, seed=args.seed, seeds=args.seeds, pairs=pairs, project=args.project,
             name=args.name, exist_ok=args.exist_ok, resume=args.resume, latency_imgsz=args.latency_img,
             latency_rounds=args.latency_rounds, latency_warmup=args.latency_warmup, threads=args.threads,
             backends=args.backends, command="python -m yolo_ghost " + shlex.join(sys.argv[1:]),
         )  # fmt: skip
     except (ConfigError, ValueError) as e:
-        print(f"error: {e}")
+        print(f"error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
     return 0
