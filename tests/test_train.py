@@ -18,7 +18,7 @@ import yaml
 from toy_data import make_dataset
 
 from yolo_ghost.cfg import ConfigError, models_dir
-from yolo_ghost.train import YoloGhostTrainer, load_hyp, train
+from yolo_ghost.train import YoloGhostTrainer, format_summary, load_hyp, train
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = {"plots": False, "close_mosaic": 0, "warmup_epochs": 0}
@@ -92,6 +92,21 @@ def test_anchor_head_trains_offline(anchor_run):
     assert rows[0]["train/box_loss"] > 0 and rows[0]["train/obj_loss"] > 0
     assert summary["params"] > 1_000_000 and summary["gflops"] > 0 and summary["imgsz"] == 64
     assert 0.0 <= summary["map50_95"] <= summary["map50"] <= 1.0
+    # the per-epoch val mAP is the results.csv column; one epoch cannot show a plateau, so it is flagged
+    assert summary["curve"]["epoch"] == [1] and summary["curve"]["map50_95"] == [rows[0]["metrics/mAP50-95(B)"]]
+    assert summary["convergence"]["still_improving"] is True
+    assert "WARNING: this training is still improving" in format_summary(summary)
+
+
+def test_summary_warns_only_when_still_improving(anchor_run):
+    from yolo_ghost.curves import convergence
+
+    s = dict(anchor_run[0])
+    s["convergence"] = convergence([0.1, 0.3, 0.5, 0.6, 0.62, 0.63, 0.63, 0.63])
+    assert "WARNING" not in format_summary(s)
+    s["convergence"] = convergence([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8])
+    text = format_summary(s).splitlines()[-1]
+    assert text.startswith("WARNING: this training is still improving") and "25.0% of its final value" in text
 
 
 def test_anchor_free_head_trains(tmp_path, data):
