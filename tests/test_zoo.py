@@ -139,14 +139,35 @@ def test_shuffle_v1_stride_two_concatenates_the_pooled_input():
     assert unit.pw1.conv.groups == 1 and unit.pw2.conv.groups == 3 and unit.dw.conv.groups == 60
 
 
-def test_csp_stage_sends_half_of_its_width_through_the_blocks():
+def test_csp_stage_sends_half_of_its_width_through_the_blocks_and_a_transition():
     stage = ShuffleV2CSPStage(24, 116, 4, 2).eval()
-    assert len(stage.m) == 3 and all(b.pw2.conv.out_channels == 29 for b in stage.m)
+    *blocks, transition = stage.m
+    assert len(blocks) == 3 and all(isinstance(b, ShuffleV2Block) and b.pw1.conv.out_channels == 29 for b in blocks)
+    assert transition.conv.kernel_size == (1, 1) and transition.conv.in_channels == transition.conv.out_channels == 58
+    assert isinstance(transition.act, nn.ReLU)
     x = _rand(1, 24, 16, 16)
     with torch.no_grad():
         y, d = stage(x), stage.down(x)
+        assert torch.equal(y[:, 1::2], transition(nn.Sequential(*blocks)(d[:, 58:])))
     assert y.shape == (1, 116, 8, 8)
     assert torch.equal(y[:, 0::2], d[:, :58])
+    assert len(ShuffleV2CSPStage(24, 116, 1, 2).m) == 0  # one block: nothing to split, no transition
+
+
+def test_liteconv_drops_the_1x1_after_the_depthwise_conv():
+    block = build_block("ShuffleV2Lite", 24, [116, 2])[0].eval()
+    assert isinstance(block.pw2, nn.Identity) and block.pw1.conv.in_channels == 24
+    assert block.dw.conv.in_channels == block.dw.conv.groups == 58  # the stride-2 DW runs on c2/2, not on c1
+    x = _rand(1, 24, 16, 16)
+    with torch.no_grad():
+        assert torch.equal(block.branch(x), block.dw(block.pw1(x)))
+
+
+def test_sk_variant_reduction_ratio_is_a_yaml_arg():
+    default, _ = build_block("ShuffleV2SK", 232, [232, 1])
+    snippet, _ = build_block("ShuffleV2SK", 232, [232, 1, 2])
+    assert default.dw.fc1.out_channels == 32  # max(116 // 4, 32)
+    assert snippet.dw.fc1.out_channels == 58  # max(116 // 2, 32)
 
 
 def test_se_scales_each_channel_by_a_gate_in_zero_one():

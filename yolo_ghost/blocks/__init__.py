@@ -6,8 +6,10 @@ from yolo_ghost.blocks import (  # noqa: F401  (registration side effects)
     ghost,
     heads,
     mobilenet,
+    resnext,
     selective_kernel,
     shuffle,
     spconv,
     stock,
+    xception,
 )

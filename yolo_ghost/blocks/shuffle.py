@@ -113,13 +113,25 @@ class ShuffleV2Block(nn.Module):
 
     - ``k=5``: every depthwise conv is 5x5 (padding 2).
     - ``se=True``: squeeze-and-excitation (r = 4) on the branch output, before the concat.
-    - ``sk=True``: the branch's depthwise stage is a selective-kernel unit (DW 3x3 dilation 1 and 2).
-    - ``lite=True``: the branch's first 1x1 conv is dropped (the DW works on the branch input directly); the
-      remaining 1x1 fuses the depthwise output. At stride 2 the DW then runs on all ``c1`` input channels.
+    - ``sk=True``: the branch's depthwise stage is a selective-kernel unit (DW 3x3 dilation 1 and 2) whose squeeze
+      FC has ``d = max(c // sk_r, 32)`` units.
+    - ``lite=True``: the branch's last 1x1 conv (the one after the depthwise conv) is dropped, so the branch is
+      ``1x1 Conv + BN + ReLU -> DW k x k + BN``. The first 1x1 still mixes the channels before the DW, and the next
+      block's first 1x1 (after the shuffle) mixes the DW output. Dropping the 1x1 *after* the DW rather than the one
+      before keeps the stride-2 DW on ``c2 / 2`` channels instead of all ``c1`` full-resolution input channels,
+      which is what gives the liteconv variant's published compute (about 70% of the baseline's).
     """
 
     def __init__(
-        self, c1: int, c2: int, s: int = 1, k: int = 3, se: bool = False, sk: bool = False, lite: bool = False
+        self,
+        c1: int,
+        c2: int,
+        s: int = 1,
+        k: int = 3,
+        se: bool = False,
+        sk: bool = False,
+        lite: bool = False,
+        sk_r: int = 4,
     ) -> None:
         super().__init__()
         name = type(self).__name__
@@ -139,10 +151,9 @@ class ShuffleV2Block(nn.Module):
         c_in = c1 if s == 2 else c_
         if s == 2:
             self.left = nn.Sequential(Conv(c1, c1, k, 2, g=c1, act=False), Conv(c1, c_, 1, 1, act=_relu()))
-        c_dw = c_in if lite else c_
-        self.pw1 = nn.Identity() if lite else Conv(c_in, c_, 1, 1, act=_relu())
-        self.dw = SelectiveKernel(c_dw, s) if sk else Conv(c_dw, c_dw, k, s, g=c_dw, act=False)
-        self.pw2 = Conv(c_dw, c_, 1, 1, act=_relu())
+        self.pw1 = Conv(c_in, c_, 1, 1, act=_relu())
+        self.dw = SelectiveKernel(c_, s, r=sk_r) if sk else Conv(c_, c_, k, s, g=c_, act=False)
+        self.pw2 = nn.Identity() if lite else Conv(c_, c_, 1, 1, act=_relu())
         self.se = SqueezeExcite(c_, 4) if se else nn.Identity()
 
     def branch(self, x: torch.Tensor) -> torch.Tensor:
@@ -160,7 +171,7 @@ _V2_KW = dict(width_args=(), signature="[c2, s=1]", examples=((24, [116, 2], 2),
 register_block(
     "ShuffleV2Block",
     paper="ShuffleNet V2 block (Ma et al., ECCV 2018)",
-    **{**_V2_KW, "signature": "[c2, s=1, k=3, se=False, sk=False, lite=False]"},
+    **{**_V2_KW, "signature": "[c2, s=1, k=3, se=False, sk=False, lite=False, sk_r=4]"},
 )(ShuffleV2Block)
 
 
@@ -172,17 +183,26 @@ class ShuffleV2SE(ShuffleV2Block):
         super().__init__(c1, c2, s, se=True)
 
 
-@register_block(paper="ShuffleNet V2 block with a selective-kernel depthwise stage (Ma 2018; Li et al. 2019)", **_V2_KW)
+@register_block(
+    paper="ShuffleNet V2 block with a selective-kernel depthwise stage (Ma 2018; Li et al. 2019)",
+    **{**_V2_KW, "signature": "[c2, s=1, r=4]", "examples": (*_V2_KW["examples"], (48, [48, 1, 2], 1))},
+)
 class ShuffleV2SK(ShuffleV2Block):
-    """ShuffleNet V2 block whose depthwise stage is selective-kernel (DW 3x3, dilations 1 and 2, softmax fusion)."""
+    """ShuffleNet V2 block whose depthwise stage is selective-kernel (DW 3x3, dilations 1 and 2, softmax fusion).
 
-    def __init__(self, c1: int, c2: int, s: int = 1) -> None:
-        super().__init__(c1, c2, s, sk=True)
+    ``r`` is SK's reduction ratio: the attention's squeeze FC has ``d = max(c // r, 32)`` units (``L = 32``). The
+    default is 4, not the 2 of the practitioner study's code snippet: the snippet's r = 2 gives ShuffleNet V2 1.0x
+    far more parameters than the study's own table, which r = 4 reproduces (``tests/test_variants.py``; figures in
+    the README). ``r=2`` as the third YAML arg builds the snippet's version.
+    """
+
+    def __init__(self, c1: int, c2: int, s: int = 1, r: int = 4) -> None:
+        super().__init__(c1, c2, s, sk=True, sk_r=r)
 
 
-@register_block(paper="ShuffleNet V2 block without the branch's first 1x1 conv (liteconv variant)", **_V2_KW)
+@register_block(paper="ShuffleNet V2 block without the branch's 1x1 conv after the DW (liteconv variant)", **_V2_KW)
 class ShuffleV2Lite(ShuffleV2Block):
-    """ShuffleNet V2 block with one 1x1 conv in the branch (DW -> 1x1): about 30% fewer FLOPs."""
+    """ShuffleNet V2 block with one 1x1 conv in the branch (1x1 -> DW): about 30% fewer FLOPs."""
 
     def __init__(self, c1: int, c2: int, s: int = 1) -> None:
         super().__init__(c1, c2, s, lite=True)
@@ -207,9 +227,11 @@ class ShuffleV2CSPStage(nn.Module):
     """A ShuffleNet V2 stage of ``n`` blocks made cross-stage partial (the csp variant).
 
     The stage's first block (stride ``s``) maps ``c1 -> c2`` as usual; its output is split in halves, one half runs
-    through the other ``n - 1`` stride-1 blocks at width ``c2 / 2``, the other goes straight to the stage end; the
-    two are concatenated and channel-shuffled (no transition conv: a trimmed CSP stage). Splitting after the
-    stage's downsampling block, as CSPDarknet does, keeps both halves at the stage's resolution.
+    through the other ``n - 1`` stride-1 blocks at width ``c2 / 2`` and then CSPNet's partial transition (a 1x1
+    Conv + BN + ReLU, ``c2/2 -> c2/2``), the other goes straight to the stage end; the two are concatenated and
+    channel-shuffled. Splitting after the stage's downsampling block, as CSPDarknet does, keeps both halves at the
+    stage's resolution. The transition is the last module of ``m`` (the processed half's path), so ``forward`` is
+    one expression for every ``n``. With ``n == 1`` there is nothing to split and the stage is the plain block.
     """
 
     def __init__(self, c1: int, c2: int, n: int = 1, s: int = 2) -> None:
@@ -218,7 +240,9 @@ class ShuffleV2CSPStage(nn.Module):
         if n > 1 and c2 % 4:
             raise ValueError(f"ShuffleV2CSPStage: c2 must be divisible by 4 (halves of even width), got {c2}")
         self.down = ShuffleV2Block(c1, c2, s)
-        self.m = nn.Sequential(*(ShuffleV2Block(c2 // 2, c2 // 2, 1) for _ in range(n - 1)))
+        c_ = c2 // 2
+        blocks = [ShuffleV2Block(c_, c_, 1) for _ in range(n - 1)]
+        self.m = nn.Sequential(*blocks, Conv(c_, c_, 1, 1, act=_relu())) if blocks else nn.Sequential()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.down(x)

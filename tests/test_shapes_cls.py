@@ -1,0 +1,58 @@
+"""The built-in classification dataset ``shapes-cls``: deterministic, balanced, ImageFolder layout, cached once."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import cv2
+import numpy as np
+import pytest
+
+from yolo_ghost.data.shapes_cls import SHAPES_CLS_NAMES, make_shapes_cls, render_cls_image
+
+
+def test_classes_need_both_colour_and_shape():
+    pairs = [n.split("_") for n in SHAPES_CLS_NAMES]
+    assert len(set(SHAPES_CLS_NAMES)) == 10 and list(SHAPES_CLS_NAMES) == sorted(SHAPES_CLS_NAMES)
+    assert all(v >= 2 for v in Counter(c for c, _ in pairs).values())  # no colour names a single class
+    assert all(v == 2 for v in Counter(s for _, s in pairs).values())  # every shape comes in two colours
+
+
+def test_rendering_is_deterministic_and_labels_are_balanced():
+    a, ca = render_cls_image(3, "train", 17, 32)
+    b, cb = render_cls_image(3, "train", 17, 32)
+    c, _ = render_cls_image(3, "val", 17, 32)
+    assert a.shape == (32, 32, 3) and a.dtype == np.uint8
+    assert np.array_equal(a, b) and ca == cb == (3 + 17) % 10
+    assert not np.array_equal(a, c)
+    assert a.std() > 10  # textured, not a flat image
+    with pytest.raises(ValueError, match="split must be one of"):
+        render_cls_image(0, "test", 0)
+
+
+def test_dataset_is_written_in_imagefolder_layout_and_reused(tmp_path):
+    folder = make_shapes_cls(tmp_path, n_train=20, n_val=10, imgsz=24)
+    for split, n in (("train", 20), ("val", 10)):
+        assert sorted(p.name for p in (folder / split).iterdir()) == list(SHAPES_CLS_NAMES)
+        counts = {p.name: len(list(p.glob("*.png"))) for p in (folder / split).iterdir()}
+        assert sum(counts.values()) == n and set(counts.values()) == {n // 10}
+    f = next((folder / "val" / SHAPES_CLS_NAMES[3]).glob("*.png"))
+    i = int(f.stem)
+    img, c = render_cls_image(0, "val", i, 24)
+    assert SHAPES_CLS_NAMES[c] == SHAPES_CLS_NAMES[3] and np.array_equal(cv2.imread(str(f)), img)  # PNG: lossless
+    marker = json.loads((folder / ".complete.json").read_text())
+    mtime = f.stat().st_mtime_ns
+    assert make_shapes_cls(tmp_path, n_train=20, n_val=10, imgsz=24) == folder and f.stat().st_mtime_ns == mtime
+    assert marker["params"]["n_train"] == 20
+    f.unlink()  # a file deleted by hand: the dataset is regenerated
+    assert make_shapes_cls(tmp_path, n_train=20, n_val=10, imgsz=24) == folder and f.is_file()
+    assert not list(tmp_path.glob(".tmp-*"))
+
+
+@pytest.mark.parametrize(
+    ("kw", "match"), [({"n_train": 5}, "n_train"), ({"imgsz": 8}, "imgsz"), ({"seed": -1}, "seed")]
+)
+def test_bad_arguments_are_refused(tmp_path, kw, match):
+    with pytest.raises(ValueError, match=f"{match} must be an integer"):
+        make_shapes_cls(tmp_path, **kw)
