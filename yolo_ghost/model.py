@@ -21,7 +21,10 @@ import yolo_ghost.blocks  # noqa: F401  (registers every block)
 from yolo_ghost.blocks.heads import AnchorDetect
 from yolo_ghost.builder import dry_forward, parse_model
 from yolo_ghost.cfg import ConfigError, load_model_cfg
+from yolo_ghost.checkpoint import UnsafeCheckpointError, install, trusted
 from yolo_ghost.fuse import fuse_model
+
+install()  # every checkpoint the ultralytics engine loads from now on is read with weights_only=True
 
 # Stride probe size: big enough for a stride-64 (P6) head, small enough that building yolov5x stays fast.
 _PROBE = 128
@@ -127,10 +130,17 @@ def build_model(
     return model
 
 
-def load_checkpoint(weights: str | Path, device: str | torch.device = "cpu", fuse: bool = False) -> nn.Module:
+def load_checkpoint(
+    weights: str | Path, device: str | torch.device = "cpu", fuse: bool = False, trust: bool = False
+) -> nn.Module:
     """Load a yolo-ghost (or ultralytics) ``.pt`` checkpoint as an FP32 model in eval mode, EMA weights first.
 
-    Raises ``ConfigError`` when the file is missing or is not a model checkpoint.
+    The file is read with ``torch.load(weights_only=True)`` and the allow-list of ``yolo_ghost.checkpoint``;
+    ``trust=True`` loads a file needing other types anyway, which runs code from the file.
+
+    Raises:
+        ConfigError: the file is missing or is not a model checkpoint; ``UnsafeCheckpointError`` (a ``ConfigError``)
+        when it needs a type outside the allow-list.
     """
     from ultralytics.nn.tasks import load_checkpoint as _load
 
@@ -140,9 +150,13 @@ def load_checkpoint(weights: str | Path, device: str | torch.device = "cpu", fus
             f"weights {str(weights)!r} not found; give a checkpoint such as runs/train/exp/weights/best.pt"
         )
     try:
-        model, _ = _load(path, device=device, fuse=fuse)
-    except (TypeError, KeyError, RuntimeError, EOFError) as e:
-        raise ConfigError(f"weights {str(weights)!r}: not a model checkpoint ({' '.join(str(e).split())})") from None
+        with trusted(trust):
+            model, _ = _load(path, device=device, fuse=fuse)
+    except UnsafeCheckpointError:
+        raise
+    except Exception as e:  # torch and ultralytics raise TypeError, AttributeError, OverflowError... on bad files
+        text = " ".join(str(e).replace("❌️", "").replace("ERROR", "").split())[:300]
+        raise ConfigError(f"weights {str(weights)!r}: not a model checkpoint ({type(e).__name__}: {text})") from None
     return model
 
 

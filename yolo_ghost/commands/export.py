@@ -16,6 +16,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default=None, help="ONNX file to write (default: beside the checkpoint / <cfg>.onnx)")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
     p.add_argument("--static", action="store_true", help="fixed batch size 1 instead of a dynamic batch dimension")
+    p.add_argument(
+        "--trust-checkpoint",
+        action="store_true",
+        help="load a checkpoint that needs types outside yolo-ghost's allow-list; this RUNS CODE FROM THE FILE",
+    )
     p.add_argument("--no-check", action="store_true", help="skip the onnxruntime-vs-PyTorch check (1e-4 relative)")
 
 
@@ -26,10 +31,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         r = export(
             weights=args.weights, cfg=args.cfg, out=args.out, imgsz=args.img, opset=args.opset,
-            dynamic=not args.static, check=not args.no_check,
+            dynamic=not args.static, check=not args.no_check, trust_checkpoint=args.trust_checkpoint,
         )  # fmt: skip
     except ConfigError as e:
-        print(f"error: {e}")
+        print(f"error: {' '.join(str(e).split())}")
         return 2
     batch = "dynamic batch" if r.dynamic else "batch 1"
     check = f"max relative error vs PyTorch {r.max_rel_err:.1e}" if r.max_rel_err is not None else "not checked"
