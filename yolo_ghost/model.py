@@ -19,7 +19,7 @@ from ultralytics.utils.torch_utils import initialize_weights
 
 import yolo_ghost.blocks  # noqa: F401  (registers every block)
 from yolo_ghost.blocks.heads import AnchorDetect
-from yolo_ghost.builder import dry_forward, parse_model
+from yolo_ghost.builder import check_budget, dry_forward, parse_model
 from yolo_ghost.cfg import ConfigError, load_model_cfg
 from yolo_ghost.checkpoint import UnsafeCheckpointError, install, trusted
 from yolo_ghost.fuse import fuse_model
@@ -52,6 +52,7 @@ class YoloGhostModel(DetectionModel):
         self.yaml["channels"] = ch
         if nc is not None and nc != self.yaml.get("nc"):
             self.yaml["nc"] = nc
+        check_budget(self.yaml, ch)  # the parameter count, before any weight is allocated
         self.model, self.save = parse_model(self.yaml, ch=ch)
         self.names = {i: f"{i}" for i in range(self.yaml["nc"])}
         self.inplace = self.yaml.get("inplace", True)
@@ -61,11 +62,18 @@ class YoloGhostModel(DetectionModel):
         head.inplace = self.inplace
         self.model.eval()  # the probe must not touch BatchNorm statistics
         feats = dry_forward(self.model, self.save, torch.zeros(1, ch, _PROBE, _PROBE))
-        head.stride = torch.tensor([_PROBE / f.shape[-2] for f in feats])
-        self.stride = head.stride
-        self.model.train()
-        head.bias_init()
-        initialize_weights(self)
+        try:
+            head.stride = torch.tensor([_PROBE / f.shape[-2] for f in feats])
+            self.stride = head.stride
+            self.model.train()
+            head.bias_init()
+            initialize_weights(self)
+        except Exception as e:  # a head fed maps it cannot initialise on (wrong count or shape of inputs)
+            raise ConfigError(
+                f"layer {head.i} ({head.type}): cannot set up the head on inputs of shapes "
+                f"{[tuple(f.shape) for f in feats]}: {type(e).__name__}: {' '.join(str(e).split())[:200]}; check "
+                "its 'from' and args"
+            ) from None
         if verbose:
             self.info()
 
