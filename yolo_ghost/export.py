@@ -163,7 +163,7 @@ def export(
     imgsz: int | None = None,
     *,
     opset: int = DEFAULT_OPSET,
-    dynamic: bool = True,
+    dynamic: bool = False,
     check: bool = True,
     trust_checkpoint: bool = False,
 ) -> ExportResult:
@@ -174,7 +174,9 @@ def export(
         cfg: a model YAML, exported with its initial weights (for latency or graph inspection).
         out: the ``.onnx`` path; default: beside the checkpoint, or ``<cfg stem>.onnx`` in the working directory.
         imgsz: input size (default: the checkpoint's training size, else 640); rounded up to the model stride.
-        opset, dynamic: as in ``export_onnx``.
+        opset, dynamic: as in ``export_onnx``. The default is a fixed batch of 1: ultralytics' ``YOLO("x.onnx")``
+            reads any symbolic dimension as "any input size" and then feeds a non-square photo at its own aspect
+            ratio, which a graph traced at ``imgsz`` x ``imgsz`` rejects; a dynamic batch suits onnxruntime users.
         check: run the file in onnxruntime at batch 1 and 2 and raise if it differs from PyTorch by more than 1e-4.
         trust_checkpoint: load a checkpoint needing types outside the allow-list of ``yolo_ghost.checkpoint``
             (runs code from the file).

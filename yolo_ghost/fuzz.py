@@ -121,7 +121,7 @@ def mutate_text(text: str, rng: random.Random) -> str:
     return "".join(chars)
 
 
-class _Timeout(Exception):
+class _Timeout(BaseException):  # not an Exception: no `except Exception` in the builder may swallow it
     pass
 
 
