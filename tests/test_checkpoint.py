@@ -83,7 +83,7 @@ def test_genuine_checkpoint_needs_only_allowed_types(genuine):
 @pytest.mark.parametrize("how", HOWS)
 def test_crafted_checkpoint_runs_nothing_in_the_library(tmp_path, how):
     path, marker = crafted(tmp_path, how)
-    with pytest.raises(UnsafeCheckpointError, match="posix.system.*--trust-checkpoint") as e:
+    with pytest.raises(UnsafeCheckpointError, match=r"posix\.system.*--trust-checkpoint") as e:
         yolo_ghost.load_checkpoint(path)
     assert "\n" not in str(e.value)
     with pytest.raises(UnsafeCheckpointError):
@@ -128,7 +128,9 @@ def test_genuine_checkpoint_loads_in_ultralytics_after_import(genuine, data, tmp
         "print(json.dumps({'cls': type(m.model).__name__, 'n': len(p.boxes)}))\n"
     )
     env = {**os.environ, "YOLO_OFFLINE": "1", "ULTRALYTICS_SAFE_LOAD": safe_env}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result == {"cls": "YoloGhostModel", "n": result["n"]} and result["n"] > 0

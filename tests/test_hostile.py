@@ -61,7 +61,10 @@ LIMITS = {
     "billion laughs in args": (BILLION_LAUGHS, "max_yaml_nodes"),
     "10 MB file": (yaml.safe_dump(N) + "#" * 10_000_000, "max_file_bytes"),
     "100-deep YAML": ("nc: 1\nx: " + "[" * 100 + "]" * 100 + "\n", "max_yaml_depth"),
-    "3000-deep dict": (n_with(x=[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]), "max_yaml_depth"),
+    "3000-deep dict": (
+        n_with(x=[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]),
+        "max_yaml_depth",
+    ),
     "5000 rows": (n_with(backbone=[[-1, 1, "Conv", [16, 3, 1]]] * 5000), "max_layers"),
     "1e9 parameters": (
         n_with("backbone", 9, [-1, 1, "Conv", [16000, 41, 1]], width_multiple=1.0),
@@ -126,7 +129,10 @@ def test_bad_configs_give_one_config_error_naming_the_place(case, tmp_path):
 def test_activation_growth_is_refused_in_the_dry_run():
     up = [-1, 1, "nn.Upsample", [None, 4, "nearest"]]
     d = {"nc": 1, "backbone": [[-1, 1, "Conv", [16, 3, 2]], up, up, up], "head": [[-1, 1, "Detect", ["nc"]]]}
-    with override_limits(max_activation=1_000_000), pytest.raises(LimitError, match=r"layer 1 \(nn.Upsample\).*1,048,576"):
+    with (
+        override_limits(max_activation=1_000_000),
+        pytest.raises(LimitError, match=r"layer 1 \(nn.Upsample\).*1,048,576"),
+    ):
         build_model(d)
 
 

@@ -35,6 +35,7 @@ from yolo_ghost.cfg import ConfigError, load_model_cfg, resolve_model_cfg
 from yolo_ghost.eval.coco import atomic_write, write_json_atomic
 from yolo_ghost.eval.validator import evaluate, resolve_data
 from yolo_ghost.latency import available_backends, measure_latency
+from yolo_ghost.checkpoint import read_checkpoint
 from yolo_ghost.model import load_checkpoint, model_task
 from yolo_ghost.pareto import pareto_front, plot_pareto
 from yolo_ghost.profiler import profile_model
@@ -65,7 +66,7 @@ def _find_resume_dir(resume: bool | str | Path, project: Path) -> Path:
 
 def _training_finished(last: Path) -> bool:
     """Whether ``last.pt`` is the stripped checkpoint written at the end of training (epoch set to -1)."""
-    ckpt = torch.load(last, map_location="cpu", weights_only=False)
+    ckpt = read_checkpoint(last)  # weights_only=True with the allow-list of yolo_ghost.checkpoint
     return int(ckpt.get("epoch", 0)) == -1
 
 

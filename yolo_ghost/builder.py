@@ -413,7 +413,7 @@ def check_budget(d: dict[str, Any], ch: int = 3) -> int:
     ``max_params`` parameters; returns the count (-1 when the build fails: the real build then names the layer)."""
     with torch.device("meta"):
         try:
-            layers, save = parse_model(dict(d), ch=ch)
+            layers, _ = parse_model(dict(d), ch=ch)
         except (LimitError, MemoryError):
             raise
         except Exception:

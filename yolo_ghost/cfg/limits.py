@@ -58,7 +58,7 @@ class LimitError(ConfigError):
     """A config beyond one of the ``Limits``; the message names the limit and how to raise it."""
 
 
-_OVERRIDES: contextvars.ContextVar[dict[str, int]] = contextvars.ContextVar("yolo_ghost_limits", default={})
+_OVERRIDES: contextvars.ContextVar[dict[str, int] | None] = contextvars.ContextVar("yolo_ghost_limits", default=None)
 
 
 def env_name(field: str) -> str:
@@ -80,7 +80,7 @@ def current_limits() -> Limits:
             if not ok:
                 raise ConfigError(f"{env_name(f.name)}={raw!r}: a limit must be a positive number such as 2e9")
             values[f.name] = int(v)
-    values.update(_OVERRIDES.get())
+    values.update(_OVERRIDES.get() or {})
     return Limits(**values)
 
 
@@ -91,7 +91,7 @@ def override_limits(**limits: int) -> Iterator[Limits]:
     unknown = sorted(set(limits) - names)
     if unknown:
         raise TypeError(f"override_limits: unknown limit(s) {unknown}; known: {sorted(names)}")
-    token = _OVERRIDES.set({**_OVERRIDES.get(), **{k: int(v) for k, v in limits.items()}})
+    token = _OVERRIDES.set({**(_OVERRIDES.get() or {}), **{k: int(v) for k, v in limits.items()}})
     try:
         yield current_limits()
     finally:
@@ -149,7 +149,7 @@ def safe_load_yaml(path: Path) -> Any:
                     check_limit("max_yaml_depth", depth, str(path), "YAML nesting depth")
             elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
                 depth -= 1
-        d = yaml.load(text, Loader=_loader())  # noqa: S506  (a SafeLoader: plain data types only)
+        d = yaml.load(text, Loader=_loader())  # a SafeLoader: plain data types only
     except yaml.YAMLError as e:
         raise ConfigError(f"{path}: not valid YAML: {' '.join(str(e).split())}") from None
     except RecursionError:
