@@ -32,10 +32,10 @@ import torch
 from ultralytics.utils.files import increment_path
 
 from yolo_ghost.cfg import ConfigError, load_model_cfg, resolve_model_cfg
+from yolo_ghost.checkpoint import read_checkpoint
 from yolo_ghost.eval.coco import atomic_write, write_json_atomic
 from yolo_ghost.eval.validator import evaluate, resolve_data
 from yolo_ghost.latency import available_backends, measure_latency
-from yolo_ghost.checkpoint import read_checkpoint
 from yolo_ghost.model import load_checkpoint, model_task
 from yolo_ghost.pareto import pareto_front, plot_pareto
 from yolo_ghost.profiler import profile_model
