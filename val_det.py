@@ -62,6 +62,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--project", default=DEFAULT_PROJECT, help="folder holding the runs; nothing is written elsewhere")
     p.add_argument("--name", default="exp", help="run folder name inside --project (exp, exp2, ... unless --exist-ok)")
     p.add_argument("--exist-ok", action="store_true", help="reuse project/name instead of numbering a new folder")
+    p.add_argument(
+        "--trust-checkpoint",
+        action="store_true",
+        help="load a checkpoint that needs types outside yolo-ghost's allow-list; this RUNS CODE FROM THE FILE, "
+        "use it only for a file from someone you trust",
+    )
     return p.parse_args(argv)
 
 
@@ -85,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             project=args.project,
             name=args.name,
             exist_ok=args.exist_ok,
+            trust_checkpoint=args.trust_checkpoint,
         )
     except ConfigError as e:
         print(f"val_det.py: error: {' '.join(str(e).split())}", file=sys.stderr)

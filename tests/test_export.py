@@ -49,8 +49,56 @@ def test_export_command(tmp_path, capsys):
     out = tmp_path / "cli.onnx"
     assert main(["export", "--cfg", "yolov5-shufflenetv2.yaml", "--img", str(IMG), "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert out.is_file() and "dynamic batch" in text and "max relative error" in text
+    assert out.is_file() and "batch 1" in text and "max relative error" in text  # what YOLO("x.onnx") runs
+    assert main(["export", "--cfg", "yolov5n.yaml", "--img", str(IMG), "--out", str(out), "--dynamic-batch"]) == 0
+    assert "dynamic batch" in capsys.readouterr().out
+    assert onnx.load(str(out)).graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
     assert main(["export", "--weights", str(tmp_path / "missing.pt")]) == 2
     assert "not found" in capsys.readouterr().out
     with pytest.raises(SystemExit):  # --weights and --cfg are exclusive
         main(["export", "--weights", "a.pt", "--cfg", "yolov5n.yaml"])
+
+
+def test_metadata_states_the_fixed_input_size(tmp_path):
+    import ast
+
+    r = export(cfg="yolov5n-ghost.yaml", out=tmp_path / "m.onnx", imgsz=IMG, check=False, dynamic=True)
+    meta = {p.key: p.value for p in onnx.load(str(r.path)).metadata_props}
+    args = ast.literal_eval(meta["args"])
+    assert args["dynamic"] is False and ast.literal_eval(meta["imgsz"]) == [IMG, IMG]  # what the graph accepts
+    assert meta["dynamic_batch"] == "True"
+    dims = onnx.load(str(r.path)).graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_param or d.dim_value for d in dims] == ["batch", 3, IMG, IMG]
+
+
+@pytest.mark.parametrize("photo", ["bus.jpg", "zidane.jpg"])
+def test_exported_model_predicts_a_non_square_photo_like_the_checkpoint(photo, tmp_path, randomize_bn):
+    """The photos ultralytics ships (810x1080 and 1280x720) through YOLO(.pt) and YOLO(.onnx): same boxes."""
+    from pathlib import Path
+
+    import ultralytics
+    from ultralytics import YOLO
+
+    source = str(Path(ultralytics.__file__).parent / "assets" / photo)
+    torch.manual_seed(0)
+    model = randomize_bn(yolo_ghost.build_model("yolov5n.yaml", nc=2)).eval()
+    with torch.no_grad():  # spread the scores (an untrained head gives every box the same prior), so ranks are clear
+        for conv in model.model[-1].m:
+            conv.bias.normal_(0.0, 2.0, generator=torch.Generator().manual_seed(0))
+    ckpt = tmp_path / "m.pt"
+    torch.save({"model": model.half(), "train_args": {"imgsz": 160}}, ckpt)
+    r = export(weights=ckpt)
+    assert r.imgsz == 160 and r.max_rel_err <= 1e-4
+    kw = {"conf": 0.001, "max_det": 50, "verbose": False}
+    onnx_pred = YOLO(str(r.path), task="detect").predict(source, **kw)[0]  # the size comes from the metadata
+    assert onnx_pred.orig_shape[0] != onnx_pred.orig_shape[1]
+    # the .pt predictor letterboxes to the same square (rect=False), so both runs see the same pixels
+    ref = YOLO(str(ckpt)).predict(source, imgsz=160, rect=False, **kw)[0]
+    assert len(ref.boxes) > 0 and len(onnx_pred.boxes) == len(ref.boxes)
+    # the 20 best boxes each have a twin within 1 photo pixel and 1e-3 score (further down, boxes of nearly equal
+    # score at the max_det cut may be kept by one run and not the other)
+    top = onnx_pred.boxes.conf.argsort(descending=True)[:20]
+    near = torch.cdist(onnx_pred.boxes.xyxy[top], ref.boxes.xyxy, p=float("inf")) < 1.0
+    same_score = (onnx_pred.boxes.conf[top, None] - ref.boxes.conf[None]).abs() < 1e-3
+    same_class = onnx_pred.boxes.cls[top, None] == ref.boxes.cls[None]
+    assert (near & same_score & same_class).any(1).all()

@@ -17,7 +17,7 @@ COMMANDS = {
     ),
     "export": (
         "yolo_ghost.commands.export",
-        "export a checkpoint or config to ONNX (dynamic batch), checked against PyTorch",
+        "export a checkpoint or config to ONNX, checked against PyTorch in onnxruntime",
     ),
     "bench": (
         "yolo_ghost.commands.bench",

@@ -36,6 +36,7 @@ from ultralytics.utils.files import increment_path
 
 from yolo_ghost.atomic import atomic_write, write_json_atomic
 from yolo_ghost.cfg import ConfigError, load_model_cfg, resolve_model_cfg
+from yolo_ghost.checkpoint import read_checkpoint
 from yolo_ghost.curves import convergence, plot_curves, read_curve, warning_text
 from yolo_ghost.eval.validator import evaluate, resolve_data
 from yolo_ghost.latency import LatencyStats, available_backends, measure_latency, paired_ratio
@@ -70,7 +71,7 @@ def _find_resume_dir(resume: bool | str | Path, project: Path) -> Path:
 
 def _training_finished(last: Path) -> bool:
     """Whether ``last.pt`` is the stripped checkpoint written at the end of training (epoch set to -1)."""
-    ckpt = torch.load(last, map_location="cpu", weights_only=False)
+    ckpt = read_checkpoint(last)  # weights_only=True with the allow-list of yolo_ghost.checkpoint
     return int(ckpt.get("epoch", 0)) == -1
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import inspect
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from ultralytics.nn.modules.conv import Conv
 
 from yolo_ghost.blocks.helpers import make_divisible
 from yolo_ghost.cfg import ConfigError
+from yolo_ghost.cfg.limits import LimitError, check_limit
 from yolo_ghost.registry import BlockSpec, get_block, is_registered, unknown_block_message
 
 # Activations a YAML may name in `activation:`; anything else is refused rather than evaluated.
@@ -134,6 +137,11 @@ def resolve_arg(i: int, value: Any, names: dict[str, Any]) -> Any:
     if not isinstance(value, str):
         return value
     if value in names:
+        if names[value] is None:
+            raise ConfigError(
+                f"layer {i}: argument {value!r} names the top-level key '{value}', which the YAML does not have; add "
+                f"'{value}:' (for the anchor-based Detect head) or drop the argument (anchor-free Detect: [nc])"
+            )
         return names[value]
     if value == "None":
         return None
@@ -170,6 +178,37 @@ def _check_from(i: int, f: Any, n_layers_before: int) -> int | list[int]:
     return one(f)
 
 
+def _multiples(d: dict[str, Any]) -> tuple[float, float, float]:
+    """``(depth_multiple, width_multiple, max_channels)`` of a YAML: its ``scales:`` entry or the YOLOv5 keys."""
+    scales = d.get("scales")
+    if scales:
+        if not isinstance(scales, dict):
+            raise ConfigError(f"model YAML: scales must map a letter to [depth, width, max_channels], got {scales!r}")
+        scale = d.get("scale") or next(iter(scales))
+        if not isinstance(scale, str) or scale not in scales:
+            raise ConfigError(f"model YAML: scale {scale!r} is not among its scales {list(scales)}")
+        d["scale"] = scale
+        entry = scales[scale]
+        if not isinstance(entry, list) or len(entry) != 3:
+            raise ConfigError(f"model YAML: scales.{scale} must be [depth, width, max_channels], got {entry!r}")
+        keys = (f"scales.{scale}[0] (depth)", f"scales.{scale}[1] (width)", f"scales.{scale}[2] (max_channels)")
+        values = entry
+    else:
+        keys = ("depth_multiple", "width_multiple")
+        values = [d.get("depth_multiple", 1.0), d.get("width_multiple", 1.0)]
+    for key, v in zip(keys, values):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+            raise ConfigError(f"model YAML: {key} must be a positive finite number, got {v!r}")
+    check_limit("max_repeats", values[0], f"model YAML: {keys[0]}", "depth multiple")
+    check_limit("max_channels", values[1], f"model YAML: {keys[1]}", "width multiple")
+    return float(values[0]), float(values[1]), float(values[2]) if len(values) == 3 else float("inf")
+
+
+def _first_line(e: BaseException) -> str:
+    lines = str(e).strip().splitlines()
+    return lines[0][:300] if lines else ""
+
+
 def parse_model(d: dict[str, Any], ch: int = 3) -> tuple[nn.Sequential, list[int]]:
     """Build the layers of a model dict (a loaded YAML) into ``(nn.Sequential, save)``.
 
@@ -181,20 +220,15 @@ def parse_model(d: dict[str, Any], ch: int = 3) -> tuple[nn.Sequential, list[int
         if not isinstance(d.get(key), list):
             raise ConfigError(f"model YAML needs a '{key}' list of [from, number, module, args] rows")
     nc = d.get("nc")
-    if not isinstance(nc, int) or nc < 1:
+    if isinstance(nc, bool) or not isinstance(nc, int) or nc < 1:
         raise ConfigError(f"model YAML: nc must be a positive integer, got {nc!r}")
-    depth, width, max_channels = d.get("depth_multiple", 1.0), d.get("width_multiple", 1.0), float("inf")
-    scales = d.get("scales")
-    if scales:
-        scale = d.get("scale") or next(iter(scales))
-        if scale not in scales:
-            raise ConfigError(f"model YAML: scale {scale!r} is not among its scales {list(scales)}")
-        d["scale"] = scale
-        depth, width, max_channels = scales[scale]
+    check_limit("max_channels", nc, "model YAML: nc", "number of classes")
+    depth, width, max_channels = _multiples(d)
     act = parse_activation(d["activation"]) if d.get("activation") else None
     names = {"nc": nc, "anchors": d.get("anchors")}
 
     rows = d["backbone"] + d["head"]
+    check_limit("max_layers", len(rows), "model YAML: backbone + head", "number of rows")
     layers: list[nn.Module] = []
     save: list[int] = []
     channels: list[int] = [ch]
@@ -209,9 +243,19 @@ def parse_model(d: dict[str, Any], ch: int = 3) -> tuple[nn.Sequential, list[int
                 raise ConfigError(f"layer {i} ({name}): args must be a list, got {args!r}")
             if isinstance(n, bool) or not isinstance(n, int) or n < 1:
                 raise ConfigError(f"layer {i} ({name}): number must be a positive integer, got {n!r}")
+            check_limit("max_repeats", n, f"layer {i} ({name})", "number")
             args = [resolve_arg(i, a, names) for a in args]
             n = max(round(n * depth), 1) if n > 1 else n
-            module, c_out, call_args = _build_layer(i, spec, f, n, args, channels, width, max_channels, d)
+            check_limit("max_repeats", n, f"layer {i} ({name})", f"number x depth_multiple {depth}")
+            try:
+                module, c_out, call_args = _build_layer(i, spec, f, n, args, channels, width, max_channels, d)
+            except ConfigError:
+                raise
+            except Exception as e:  # whatever a block's constructor or channel rule raises for args it cannot take
+                raise ConfigError(
+                    f"layer {i} ({spec.name}): cannot build it with args {args}: {type(e).__name__}: "
+                    f"{_first_line(e)}; signature {spec.name}{spec.signature or ''}"
+                ) from None
             module.np = sum(p.numel() for p in module.parameters())
             module.i, module.f, module.type = i, f, spec.name  # what ultralytics' BaseModel reads
             module.yaml_row = LayerInfo(i=i, f=f, n=n, type=spec.name, args=call_args, c_out=c_out)
@@ -240,6 +284,7 @@ def _build_layer(
     args = list(args)
     for j in spec.width_args:
         if j < len(args) and isinstance(args[j], int) and not isinstance(args[j], bool):
+            check_limit("max_channels", abs(args[j]) * width, f"layer {i} ({spec.name})", f"channel arg {j} x width")
             args[j] = make_divisible(min(args[j], max_channels) * width, 8)
     if spec.out == "arg0":
         if not args or not isinstance(args[0], int):
@@ -254,6 +299,14 @@ def _build_layer(
         c_out = sum(c_in) if isinstance(c_in, list) else c_in
     else:
         c_out = spec.out(c_in, args)
+    if isinstance(c_out, bool) or not isinstance(c_out, int) or c_out < 0:
+        raise ConfigError(
+            f"layer {i} ({spec.name}): its args give {c_out!r} output channels; a channel count must be a whole "
+            f"number (signature {spec.name}{spec.signature or ''})"
+        )
+    check_limit("max_channels", c_out, f"layer {i} ({spec.name})", "output channels")
+    if spec.inputs == "none" and isinstance(spec.factory, type) and spec.factory.__module__.startswith("torch.nn"):
+        _check_torch_args(i, spec.name, spec.factory, args)
 
     call = [c_in, *args] if spec.inputs == "single" else list(args)
     kwargs = {k: d[k] for k in spec.yaml_keys if d.get(k) is not None}
@@ -270,10 +323,12 @@ def _build_layer(
         a = call if first or spec.inputs != "single" else [c_out, *call[1:]]
         try:
             return spec.factory(*a, **kwargs)
-        except (TypeError, ValueError, AssertionError, RuntimeError) as e:
+        except (LimitError, MemoryError):
+            raise
+        except Exception as e:  # TypeError, IndexError, ...: whatever the constructor raises for args it cannot take
             raise ConfigError(
-                f"layer {i} ({spec.name}): cannot build it with args {args}: {e}; signature "
-                f"{spec.name}{spec.signature or ''}"
+                f"layer {i} ({spec.name}): cannot build it with args {args}: {type(e).__name__}: {_first_line(e)}; "
+                f"signature {spec.name}{spec.signature or ''}"
             ) from None
 
     module = make(True) if repeats == 1 else nn.Sequential(*(make(k == 0) for k in range(repeats)))
@@ -297,15 +352,75 @@ def dry_forward(layers: nn.Sequential, save: list[int], x: torch.Tensor) -> list
         if m is layers[-1]:
             feats = list(x) if isinstance(x, list) else [x]
         try:
-            x = m(x)
-        except RuntimeError as e:
+            out = m(x)
+        except (LimitError, MemoryError):
+            raise
+        except Exception as e:  # RuntimeError for a channel mismatch; IndexError, TypeError... for other bad args
             shapes = [tuple(t.shape) for t in x] if isinstance(x, list) else tuple(x.shape)
             raise ConfigError(
-                f"layer {m.i} ({m.type}): forward failed on input of shape {shapes}: {str(e).splitlines()[0]}; "
-                "check this row's 'from' and channel args"
+                f"layer {m.i} ({m.type}): forward failed on input of shape {shapes}: {type(e).__name__}: "
+                f"{_first_line(e)}; check this row's 'from' and args"
             ) from None
+        if m is not layers[-1] and not isinstance(out, torch.Tensor):
+            raise ConfigError(
+                f"layer {m.i} ({m.type}): returns a {type(out).__name__}, not a tensor; only the last layer (the head) "
+                "may return anything else"
+            )
+        if isinstance(out, torch.Tensor):
+            check_limit("max_activation", out.numel(), f"layer {m.i} ({m.type})", "elements in the dry run's output")
+        x = out
         y.append(x if m.i in save else None)
     return feats
+
+
+def _check_torch_args(i: int, name: str, cls: type, args: list[Any]) -> None:
+    """Refuse YAML args a ``torch.nn`` layer would accept silently or fail on later (``nn.ReLU('yes')``): too many,
+    or of the wrong type where its signature annotates ``bool``, ``int`` or ``float``."""
+    try:
+        sig = inspect.signature(cls)
+        bound = sig.bind(*args)
+    except TypeError as e:
+        raise ConfigError(f"layer {i} ({name}): args {args} do not fit {name}{_safe_sig(cls)}: {e}") from None
+    except ValueError:  # no introspectable signature: the constructor reports bad args itself
+        return
+    for key, value in bound.arguments.items():
+        ann = sig.parameters[key].annotation
+        ann = {"bool": bool, "int": int, "float": float}.get(ann, ann) if isinstance(ann, str) else ann
+        if ann is bool and not isinstance(value, bool):
+            ok = False
+        elif ann is int:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif ann is float:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        else:
+            continue
+        if not ok:
+            raise ConfigError(
+                f"layer {i} ({name}): argument '{key}' must be {ann.__name__}, got {value!r}; signature "
+                f"{name}{_safe_sig(cls)}"
+            )
+
+
+def _safe_sig(cls: type) -> str:
+    try:
+        return str(inspect.signature(cls))
+    except (TypeError, ValueError):
+        return "(...)"
+
+
+def check_budget(d: dict[str, Any], ch: int = 3) -> int:
+    """Build the layers of ``d`` on PyTorch's ``meta`` device (shapes only, no memory) and refuse the config beyond
+    ``max_params`` parameters; returns the count (-1 when the build fails: the real build then names the layer)."""
+    with torch.device("meta"):
+        try:
+            layers, _ = parse_model(dict(d), ch=ch)
+        except (LimitError, MemoryError):
+            raise
+        except Exception:
+            return -1
+    n_params = sum(p.numel() for p in layers.parameters())
+    check_limit("max_params", n_params, "model", "parameter count")
+    return n_params
 
 
 def build_block(

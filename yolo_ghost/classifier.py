@@ -15,9 +15,11 @@ from ultralytics.nn.modules.head import Classify
 from ultralytics.nn.tasks import ClassificationModel
 
 import yolo_ghost.blocks  # noqa: F401  (registers every block)
-from yolo_ghost.builder import parse_model
+from yolo_ghost.builder import check_budget, dry_forward, parse_model
 from yolo_ghost.cfg import ConfigError, load_model_cfg
 from yolo_ghost.fuse import fuse_model
+
+_PROBE = 64  # dry-run size: stride-32 backbones still see a 2 x 2 map
 
 
 class YoloGhostClassifier(ClassificationModel):
@@ -45,10 +47,14 @@ class YoloGhostClassifier(ClassificationModel):
         self.yaml["channels"] = ch
         if nc is not None and nc != self.yaml.get("nc"):
             self.yaml["nc"] = nc
+        check_budget(self.yaml, ch)  # the parameter count, before any weight is allocated
         self.model, self.save = parse_model(self.yaml, ch=ch)
         head = self.model[-1]
         if not isinstance(head, Classify):
             raise ConfigError(f"layer {head.i}: a classifier must end in a classification head, got {head.type}")
+        self.model.eval()  # a dry run names the layer a bad row breaks; eval keeps BatchNorm statistics untouched
+        dry_forward(self.model, self.save, torch.zeros(1, ch, _PROBE, _PROBE))
+        self.model.train()
         self.stride = torch.Tensor([1])  # no stride constraint, as in ultralytics
         self.names = {i: f"{i}" for i in range(self.yaml["nc"])}
         if verbose:

@@ -98,7 +98,8 @@ def export_onnx(
 
 def _add_metadata(path: Path, model: nn.Module, imgsz: int, batch: int, dynamic: bool) -> None:
     """Write the metadata the ultralytics ONNX backend reads, so ``YOLO("model.onnx")`` predicts with the right
-    stride, size and class names (values are strings, as the ultralytics exporter writes them)."""
+    stride, size and class names (values are strings, as the ultralytics exporter writes them). It states what the
+    graph is: a fixed ``imgsz`` x ``imgsz`` input (``args.dynamic`` False), with a symbolic batch when ``dynamic``."""
     import onnx
 
     from yolo_ghost import __version__
@@ -112,7 +113,10 @@ def _add_metadata(path: Path, model: nn.Module, imgsz: int, batch: int, dynamic:
         "batch": batch,
         "imgsz": [imgsz, imgsz],
         "names": getattr(model, "names", None) or {i: str(i) for i in range(int(yaml.get("nc", 0)))},
-        "args": {"batch": batch, "dynamic": dynamic, "half": False, "int8": False, "nms": False},
+        # ultralytics' `dynamic` means any input size; only the batch dimension is symbolic here, so the predictor
+        # must letterbox to the traced size (it would otherwise feed a non-square photo at its own aspect ratio)
+        "args": {"batch": batch, "dynamic": False, "half": False, "int8": False, "nms": False},
+        "dynamic_batch": dynamic,
         "channels": 3,
         "end2end": False,
     }
@@ -159,8 +163,9 @@ def export(
     imgsz: int | None = None,
     *,
     opset: int = DEFAULT_OPSET,
-    dynamic: bool = True,
+    dynamic: bool = False,
     check: bool = True,
+    trust_checkpoint: bool = False,
 ) -> ExportResult:
     """Export a checkpoint (``weights``) or a freshly built config (``cfg``) to ONNX and check it.
 
@@ -169,15 +174,19 @@ def export(
         cfg: a model YAML, exported with its initial weights (for latency or graph inspection).
         out: the ``.onnx`` path; default: beside the checkpoint, or ``<cfg stem>.onnx`` in the working directory.
         imgsz: input size (default: the checkpoint's training size, else 640); rounded up to the model stride.
-        opset, dynamic: as in ``export_onnx``.
+        opset, dynamic: as in ``export_onnx``. The default is a fixed batch of 1: ultralytics' ``YOLO("x.onnx")``
+            reads any symbolic dimension as "any input size" and then feeds a non-square photo at its own aspect
+            ratio, which a graph traced at ``imgsz`` x ``imgsz`` rejects; a dynamic batch suits onnxruntime users.
         check: run the file in onnxruntime at batch 1 and 2 and raise if it differs from PyTorch by more than 1e-4.
+        trust_checkpoint: load a checkpoint needing types outside the allow-list of ``yolo_ghost.checkpoint``
+            (runs code from the file).
     """
     if (weights is None) == (cfg is None):
         raise ConfigError("export: give exactly one of --weights (a checkpoint) or --cfg (a model YAML)")
     if weights is not None:
-        model = load_checkpoint(weights)
+        model = load_checkpoint(weights, trust=trust_checkpoint)
         if imgsz is None:
-            imgsz = checkpoint_imgsz(Path(weights))
+            imgsz = checkpoint_imgsz(Path(weights), trust=trust_checkpoint)
         default_out = Path(weights).with_suffix(".onnx")
     else:
         model = build_model(cfg)

@@ -19,9 +19,12 @@ from ultralytics.utils.torch_utils import initialize_weights
 
 import yolo_ghost.blocks  # noqa: F401  (registers every block)
 from yolo_ghost.blocks.heads import AnchorDetect
-from yolo_ghost.builder import dry_forward, parse_model
+from yolo_ghost.builder import check_budget, dry_forward, parse_model
 from yolo_ghost.cfg import ConfigError, load_model_cfg
+from yolo_ghost.checkpoint import UnsafeCheckpointError, install, trusted
 from yolo_ghost.fuse import fuse_model
+
+install()  # every checkpoint the ultralytics engine loads from now on is read with weights_only=True
 
 # Stride probe size: big enough for a stride-64 (P6) head, small enough that building yolov5x stays fast.
 _PROBE = 128
@@ -49,6 +52,7 @@ class YoloGhostModel(DetectionModel):
         self.yaml["channels"] = ch
         if nc is not None and nc != self.yaml.get("nc"):
             self.yaml["nc"] = nc
+        check_budget(self.yaml, ch)  # the parameter count, before any weight is allocated
         self.model, self.save = parse_model(self.yaml, ch=ch)
         self.names = {i: f"{i}" for i in range(self.yaml["nc"])}
         self.inplace = self.yaml.get("inplace", True)
@@ -58,11 +62,18 @@ class YoloGhostModel(DetectionModel):
         head.inplace = self.inplace
         self.model.eval()  # the probe must not touch BatchNorm statistics
         feats = dry_forward(self.model, self.save, torch.zeros(1, ch, _PROBE, _PROBE))
-        head.stride = torch.tensor([_PROBE / f.shape[-2] for f in feats])
-        self.stride = head.stride
-        self.model.train()
-        head.bias_init()
-        initialize_weights(self)
+        try:
+            head.stride = torch.tensor([_PROBE / f.shape[-2] for f in feats])
+            self.stride = head.stride
+            self.model.train()
+            head.bias_init()
+            initialize_weights(self)
+        except Exception as e:  # a head fed maps it cannot initialise on (wrong count or shape of inputs)
+            raise ConfigError(
+                f"layer {head.i} ({head.type}): cannot set up the head on inputs of shapes "
+                f"{[tuple(f.shape) for f in feats]}: {type(e).__name__}: {' '.join(str(e).split())[:200]}; check "
+                "its 'from' and args"
+            ) from None
         if verbose:
             self.info()
 
@@ -127,10 +138,17 @@ def build_model(
     return model
 
 
-def load_checkpoint(weights: str | Path, device: str | torch.device = "cpu", fuse: bool = False) -> nn.Module:
+def load_checkpoint(
+    weights: str | Path, device: str | torch.device = "cpu", fuse: bool = False, trust: bool = False
+) -> nn.Module:
     """Load a yolo-ghost (or ultralytics) ``.pt`` checkpoint as an FP32 model in eval mode, EMA weights first.
 
-    Raises ``ConfigError`` when the file is missing or is not a model checkpoint.
+    The file is read with ``torch.load(weights_only=True)`` and the allow-list of ``yolo_ghost.checkpoint``;
+    ``trust=True`` loads a file needing other types anyway, which runs code from the file.
+
+    Raises:
+        ConfigError: the file is missing or is not a model checkpoint; ``UnsafeCheckpointError`` (a ``ConfigError``)
+        when it needs a type outside the allow-list.
     """
     from ultralytics.nn.tasks import load_checkpoint as _load
 
@@ -140,9 +158,13 @@ def load_checkpoint(weights: str | Path, device: str | torch.device = "cpu", fus
             f"weights {str(weights)!r} not found; give a checkpoint such as runs/train/exp/weights/best.pt"
         )
     try:
-        model, _ = _load(path, device=device, fuse=fuse)
-    except (TypeError, KeyError, RuntimeError, EOFError) as e:
-        raise ConfigError(f"weights {str(weights)!r}: not a model checkpoint ({' '.join(str(e).split())})") from None
+        with trusted(trust):
+            model, _ = _load(path, device=device, fuse=fuse)
+    except UnsafeCheckpointError:
+        raise
+    except Exception as e:  # torch and ultralytics raise TypeError, AttributeError, OverflowError... on bad files
+        text = " ".join(str(e).replace("❌️", "").replace("ERROR", "").split())[:300]
+        raise ConfigError(f"weights {str(weights)!r}: not a model checkpoint ({type(e).__name__}: {text})") from None
     return model
 
 

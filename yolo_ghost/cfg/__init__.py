@@ -15,12 +15,13 @@ from typing import Any
 
 import yaml
 
+from yolo_ghost.cfg.errors import ConfigError
+from yolo_ghost.cfg.limits import check_file_size, check_tree, safe_load_yaml
+
+__all__ = ["ConfigError", "list_configs", "load_model_cfg", "models_dir", "resolve_data_cfg", "resolve_model_cfg"]
+
 # `yolov5l-ghost.yaml` -> family `yolov5-ghost.yaml` at scale `l` (the ultralytics `scales:` convention).
 _SCALE_RE = re.compile(r"^(.*?yolov?\d+)([nsmlx])((?:[-_.].*)?)$")
-
-
-class ConfigError(ValueError):
-    """A model or dataset config that cannot be found or built; the message says what to change."""
 
 
 def _shipped(folder: str, installed: str) -> Path:
@@ -99,12 +100,11 @@ def resolve_model_cfg(cfg: str | Path) -> tuple[Path, str]:
 def load_model_cfg(cfg: str | Path | dict[str, Any]) -> dict[str, Any]:
     """Read a model YAML (path, bare name or already-loaded dict) into a dict, with ``scale`` and ``yaml_file`` set."""
     if isinstance(cfg, dict):
+        check_tree(cfg, "model dict")  # before the copy: a dict of shared references can expand enormously
         return copy.deepcopy(cfg)
     path, scale = resolve_model_cfg(cfg)
-    try:
-        d = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML: {e}") from None
+    check_file_size(path)
+    d = safe_load_yaml(path)
     if not isinstance(d, dict):
         raise ConfigError(f"{path}: a model YAML must be a mapping with 'backbone' and 'head', got {type(d).__name__}")
     d.setdefault("scale", scale)

@@ -22,6 +22,7 @@ from ultralytics.models.yolo.detect import DetectionValidator
 from ultralytics.utils import LOGGER, RANK
 
 from yolo_ghost.cfg import ConfigError
+from yolo_ghost.checkpoint import read_checkpoint, trusted
 from yolo_ghost.eval.coco import STAT_KEYS, format_report, image_id_map, run_cocoeval, write_json_atomic, yolo_to_coco
 
 # YOLOv5's val.py defaults (ultralytics uses iou=0.7 for NMS; YOLOv5 reports its numbers with 0.6).
@@ -294,19 +295,24 @@ class CocoDetectionValidator(DetectionValidator):
 # Library entry point
 
 
-def checkpoint_imgsz(weights: Path) -> int | None:
+def checkpoint_imgsz(weights: Path, trust: bool = False) -> int | None:
     """The image size a ``.pt`` checkpoint was trained at (``train_args.imgsz``), if it records one.
 
+    The file is read safely (``yolo_ghost.checkpoint.read_checkpoint``; ``trust=True`` runs code from it) and must
+    hold a model, so a bad file is refused here with one line rather than deep inside the validator.
+
     Raises:
-        ConfigError: a ``.pt`` file that torch cannot read.
+        ConfigError: a ``.pt`` file that is unreadable, needs a type outside the allow-list or holds no model.
     """
     if weights.suffix != ".pt":  # an exported model: the ultralytics backend reads its metadata
         return None
-    try:
-        ckpt = torch.load(weights, map_location="cpu", weights_only=False)
-    except Exception as e:
-        raise ConfigError(f"weights {weights}: not a readable PyTorch checkpoint ({type(e).__name__}: {e})") from None
-    imgsz = (ckpt.get("train_args") or {}).get("imgsz") if isinstance(ckpt, dict) else None
+    ckpt = read_checkpoint(weights, trust=trust)
+    if not isinstance(ckpt.get("ema") or ckpt.get("model"), torch.nn.Module):
+        raise ConfigError(
+            f"weights {str(weights)!r}: holds no model (a checkpoint keeps it under 'ema' or 'model'; keys: "
+            f"{sorted(map(str, ckpt))[:8]})"
+        )
+    imgsz = (ckpt.get("train_args") or {}).get("imgsz")
     return int(imgsz) if isinstance(imgsz, (int, float)) else None
 
 
@@ -353,6 +359,7 @@ def evaluate(
     workers: int = 0,
     plots: bool = False,
     verbose: bool = True,
+    trust_checkpoint: bool = False,
 ) -> dict[str, Any]:
     """Validate a detector on a YOLO-format split and return its metrics (the content of ``metrics.json``).
 
@@ -372,6 +379,8 @@ def evaluate(
         workers: dataloader workers (ultralytics uses 0 on CPU).
         plots: save ultralytics' plots (off by default: no font needed).
         verbose: print the ultralytics per-class table.
+        trust_checkpoint: load a checkpoint that needs types outside the allow-list of ``yolo_ghost.checkpoint``
+            (this runs code from the file; only for files from someone you trust).
 
     Returns:
         ``{"pycocotools": run_cocoeval(...), "ultralytics": {mAP50-95, mAP50, precision, recall}, "gt_json",
@@ -392,8 +401,8 @@ def evaluate(
             raise ConfigError(
                 f"weights {str(weights)!r} not found; give a checkpoint file such as runs/train/exp/weights/best.pt"
             )
-        if imgsz is None:
-            imgsz = checkpoint_imgsz(path)
+        trained_at = checkpoint_imgsz(path, trust=trust_checkpoint)  # read first: a bad file is refused in one line
+        imgsz = imgsz or trained_at
     args = {
         "task": "detect",
         "mode": "val",
@@ -414,6 +423,7 @@ def evaluate(
         "verbose": verbose,
     }
     validator = CocoDetectionValidator(save_dir=Path(save_dir) if save_dir else None, args=args)
-    validator(model=model)
+    with trusted(trust_checkpoint):
+        validator(model=model)
     assert validator.coco_metrics is not None  # standalone validation always runs pycocotools
     return {**validator.coco_metrics, "save_dir": str(validator.save_dir)}
