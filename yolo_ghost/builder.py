@@ -1,7 +1,9 @@
 """The YAML model builder: one generic loop over the rows of a config and the registry's channel rules.
 
 It reads both YAML dialects: YOLOv5's (``depth_multiple`` / ``width_multiple`` / ``anchors``) and the
-ultralytics one (``scales:`` with the scale letter taken from the file name). Nothing in a YAML is ever evaluated
+ultralytics one (``scales:`` with the scale letter taken from the file name). Where a block name means different
+blocks in the two (``Bottleneck``), the registry holds one per dialect and ``yaml_dialect`` says which one a YAML
+gets. Nothing in a YAML is ever evaluated
 as code: module names are looked up in the registry (or as attributes of ``torch.nn`` for ``nn.Name``),
 activations come from a fixed list with literal arguments, and args are literals or the names ``nc`` / ``anchors``.
 """
@@ -21,7 +23,7 @@ from ultralytics.nn.modules.conv import Conv
 
 from yolo_ghost.blocks.helpers import make_divisible
 from yolo_ghost.cfg import ConfigError
-from yolo_ghost.registry import BlockSpec, get_block, is_registered, unknown_block_message
+from yolo_ghost.registry import DIALECTS, BlockSpec, get_block, is_registered, unknown_block_message
 
 # Activations a YAML may name in `activation:`; anything else is refused rather than evaluated.
 ACTIVATIONS: dict[str, type[nn.Module]] = {
@@ -56,7 +58,7 @@ class LayerInfo:
     n: int
     type: str
     args: list[Any]
-    c_out: int
+    c_out: int | list[int]
 
 
 def parse_activation(spec: Any) -> nn.Module:
@@ -111,12 +113,29 @@ def default_activation(act: nn.Module | None) -> Iterator[None]:
         Conv.default_act = previous
 
 
-def resolve_module(i: int, name: Any) -> BlockSpec:
-    """The spec for a YAML module name: a registered block, or ``nn.Name`` (an attribute lookup on torch.nn)."""
+def yaml_dialect(d: dict[str, Any]) -> str:
+    """The dialect a model YAML is written in: ``"yolov5"`` (the YOLOv5 repository) or ``"ultralytics"``.
+
+    Every YOLOv5-repository YAML has an ``anchors:`` key and no ultralytics-package YAML has one (their heads are
+    anchor-free), so anchors decide; a YAML may also say ``dialect: yolov5`` or ``dialect: ultralytics``.
+    """
+    dialect = d.get("dialect")
+    if dialect is None:
+        return "yolov5" if "anchors" in d else "ultralytics"
+    if dialect not in DIALECTS:
+        raise ConfigError(f"model YAML: dialect must be one of {', '.join(DIALECTS)}, got {dialect!r}")
+    return dialect
+
+
+def resolve_module(i: int, name: Any, dialect: str = "yolov5") -> BlockSpec:
+    """The spec for a YAML module name in a YAML of ``dialect``: a registered block, or ``nn.Name`` (torch.nn)."""
     if not isinstance(name, str):
         raise ConfigError(f"layer {i}: module must be a block name, got {name!r}")
     if is_registered(name):
-        return get_block(name)
+        try:
+            return get_block(name, dialect)
+        except KeyError as e:
+            raise ConfigError(f"layer {i}: {e.args[0]}; this YAML is in the {dialect} dialect") from None
     if name.startswith(("nn.", "torch.nn.")):
         attr = name.split(".")[-1]
         cls = getattr(nn, attr, None) if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", attr) else None
@@ -193,6 +212,8 @@ def parse_model(d: dict[str, Any], ch: int = 3) -> tuple[nn.Sequential, list[int
         depth, width, max_channels = scales[scale]
     act = parse_activation(d["activation"]) if d.get("activation") else None
     names = {"nc": nc, "anchors": d.get("anchors")}
+    dialect = yaml_dialect(d)
+    settings = {k: v for k, v in d.items() if isinstance(k, str)}  # top-level keys, then what earlier blocks set
 
     rows = d["backbone"] + d["head"]
     layers: list[nn.Module] = []
@@ -204,14 +225,17 @@ def parse_model(d: dict[str, Any], ch: int = 3) -> tuple[nn.Sequential, list[int
                 raise ConfigError(f"layer {i}: expected a row [from, number, module, args], got {row!r}")
             f, n, name, args = row
             f = _check_from(i, f, len(layers))
-            spec = resolve_module(i, name)
+            spec = resolve_module(i, name, dialect)
             if not isinstance(args, list):
                 raise ConfigError(f"layer {i} ({name}): args must be a list, got {args!r}")
             if isinstance(n, bool) or not isinstance(n, int) or n < 1:
                 raise ConfigError(f"layer {i} ({name}): number must be a positive integer, got {n!r}")
             args = [resolve_arg(i, a, names) for a in args]
             n = max(round(n * depth), 1) if n > 1 else n
-            module, c_out, call_args = _build_layer(i, spec, f, n, args, channels, width, max_channels, d)
+            module, c_out, call_args = _build_layer(
+                i, spec, f, n, args, channels, width, max_channels, settings, d.get("scale") or ""
+            )
+            settings.update(spec.sets)
             module.np = sum(p.numel() for p in module.parameters())
             module.i, module.f, module.type = i, f, spec.name  # what ultralytics' BaseModel reads
             module.yaml_row = LayerInfo(i=i, f=f, n=n, type=spec.name, args=call_args, c_out=c_out)
@@ -232,8 +256,9 @@ def _build_layer(
     channels: list[int],
     width: float,
     max_channels: float,
-    d: dict[str, Any],
-) -> tuple[nn.Module, int, list[Any]]:
+    settings: dict[str, Any],
+    scale: str = "",
+) -> tuple[nn.Module, int | list[int], list[Any]]:
     c_in: Any = channels[f] if isinstance(f, int) else [channels[x] for x in f]
     if spec.inputs == "single" and isinstance(c_in, list):
         raise ConfigError(f"layer {i} ({spec.name}): takes one input but 'from' lists {len(c_in)}: {f}")
@@ -256,7 +281,7 @@ def _build_layer(
         c_out = spec.out(c_in, args)
 
     call = [c_in, *args] if spec.inputs == "single" else list(args)
-    kwargs = {k: d[k] for k in spec.yaml_keys if d.get(k) is not None}
+    kwargs = {k: settings[k] for k in spec.yaml_keys if settings.get(k) is not None}
     if spec.inputs == "list":
         kwargs["ch"] = c_in if isinstance(c_in, list) else [c_in]
     repeats = n
@@ -265,6 +290,8 @@ def _build_layer(
         repeats = 1
     elif spec.repeat == "none" and n != 1:
         raise ConfigError(f"layer {i} ({spec.name}): number must be 1 for this block, got {n}")
+    if spec.scale_args is not None:
+        call = spec.scale_args(scale, list(call))
 
     def make(first: bool) -> nn.Module:
         a = call if first or spec.inputs != "single" else [c_out, *call[1:]]
@@ -279,7 +306,8 @@ def _build_layer(
     module = make(True) if repeats == 1 else nn.Sequential(*(make(k == 0) for k in range(repeats)))
     if not isinstance(module, nn.Module):
         raise ConfigError(f"layer {i} ({spec.name}): the registered factory returned {type(module).__name__}")
-    return module, int(c_out), call
+    c_out = [int(c) for c in c_out] if isinstance(c_out, (list, tuple)) else int(c_out)
+    return module, c_out, call
 
 
 @torch.no_grad()
@@ -309,11 +337,17 @@ def dry_forward(layers: nn.Sequential, save: list[int], x: torch.Tensor) -> list
 
 
 def build_block(
-    name: str, c_in: int | list[int], args: list[Any], n: int = 1, nc: int = 80, anchors: Any = None
-) -> tuple[nn.Module, int]:
-    """Build one registered block exactly as a YAML row ``[-1, n, name, args]`` would, and return it with its
-    output channel count (the registry's channel rule applied at width 1.0)."""
-    spec = resolve_module(0, name)
+    name: str,
+    c_in: int | list[int],
+    args: list[Any],
+    n: int = 1,
+    nc: int = 80,
+    anchors: Any = None,
+    dialect: str = "yolov5",
+) -> tuple[nn.Module, int | list[int]]:
+    """Build one registered block exactly as a YAML row ``[-1, n, name, args]`` of a ``dialect`` YAML would, and
+    return it with its output channel count (the registry's channel rule applied at width 1.0)."""
+    spec = resolve_module(0, name, dialect)
     names = {"nc": nc, "anchors": anchors}
     args = [resolve_arg(0, a, names) for a in args]
     f: int | list[int] = list(range(len(c_in))) if isinstance(c_in, list) else 0
