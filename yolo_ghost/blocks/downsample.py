@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ultralytics.nn.modules.block import SCDown, ADown, AConv
+from ultralytics.nn.modules.block import AConv, ADown, SCDown
 
 from yolo_ghost.registry import register_block
 

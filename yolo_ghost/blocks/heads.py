@@ -149,7 +149,7 @@ class AnchorDetect(_UltralyticsDetect):
 
 
 def build_anchor_free_detect(
-    nc: int, ch: Sequence[int], reg_max: int = 16, end2end: bool = False, legacy: bool = True, cls: type = None
+    nc: int, ch: Sequence[int], reg_max: int = 16, end2end: bool = False, legacy: bool = True, cls: type | None = None
 ) -> nn.Module:
     """An ultralytics anchor-free head (``Detect``, or ``cls``) built as the ultralytics parser builds it.
 

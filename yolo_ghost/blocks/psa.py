@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ultralytics.nn.modules.block import PSA, A2C2f, C2PSA
+from ultralytics.nn.modules.block import C2PSA, PSA, A2C2f
 
 from yolo_ghost.blocks.csp import MODERN_HEAD
 from yolo_ghost.registry import register_block

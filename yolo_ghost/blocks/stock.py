@@ -97,6 +97,8 @@ register_block(
     dialect="ultralytics",
     examples=((16, [16], 1), (16, [32, False], 1)),
 )(_Bottleneck)
+
+
 @torch.no_grad()
 def fuse_concat_bn(csp: nn.Module) -> None:
     """Fold a CSP block's BatchNorm of ``cat(cv3(.), cv2(.))`` into cv3 (first half) and cv2 (second half)."""
