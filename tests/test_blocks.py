@@ -10,7 +10,6 @@ import copy
 import pytest
 import torch
 
-import yolo_ghost
 from yolo_ghost.builder import build_block
 from yolo_ghost.fuse import count_batchnorms, fuse_model
 from yolo_ghost.registry import list_specs

@@ -54,7 +54,7 @@ def _ultralytics_model(d: dict) -> DetectionModel | None:
     LOGGER.setLevel(logging.ERROR)  # its "no model scale" and build messages
     try:
         return DetectionModel(copy.deepcopy(d), verbose=False)
-    except Exception:  # noqa: BLE001 - any failure means ultralytics itself cannot build this file as a detector
+    except Exception:  # any failure: ultralytics itself cannot build this file as a detector
         return None
     finally:
         LOGGER.setLevel(level)
