@@ -93,7 +93,7 @@ class BottleneckCSP(nn.Module):
 register_block(
     "Bottleneck",
     signature="[c2, shortcut=True, g=1, k=(3, 3), e=0.5]",
-    paper="ultralytics' residual bottleneck (YOLOv3's Darknet-53 unit): 3x3 Conv -> 3x3 Conv, plus the input",
+    paper="ultralytics' residual bottleneck: 3x3 Conv -> 3x3 Conv (k=(3, 3)), plus the input (ResNet)",
     dialect="ultralytics",
     examples=((16, [16], 1), (16, [32, False], 1)),
 )(_Bottleneck)
