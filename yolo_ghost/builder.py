@@ -3,9 +3,9 @@
 It reads both YAML dialects: YOLOv5's (``depth_multiple`` / ``width_multiple`` / ``anchors``) and the
 ultralytics one (``scales:`` with the scale letter taken from the file name). Where a block name means different
 blocks in the two (``Bottleneck``), the registry holds one per dialect and ``yaml_dialect`` says which one a YAML
-gets. Nothing in a YAML is ever evaluated
-as code: module names are looked up in the registry (or as attributes of ``torch.nn`` for ``nn.Name``),
-activations come from a fixed list with literal arguments, and args are literals or the names ``nc`` / ``anchors``.
+gets. Nothing in a YAML is ever evaluated as code: module names are looked up in the registry (or as attributes of
+``torch.nn`` for ``nn.Name``), activations come from a fixed list with literal arguments, and args are literals or
+the names ``nc`` / ``anchors``.
 """
 
 from __future__ import annotations
