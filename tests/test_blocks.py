@@ -10,18 +10,20 @@ import copy
 import pytest
 import torch
 
-import yolo_ghost
 from yolo_ghost.builder import build_block
 from yolo_ghost.fuse import count_batchnorms, fuse_model
+from yolo_ghost.registry import list_specs
 
-# Heads take several feature maps and the anchors; every shipped config exercises them (test_configs.py).
-TESTED_BY_CONFIGS = {"Detect", "ClassifyHead"}
+# Heads take several feature maps (and anchors), YOLOv9-E's CBLinear / CBFuse pass lists of maps: the shipped
+# configs (test_configs.py) and the ultralytics package's YAMLs (test_ultralytics_yamls.py) exercise them.
+TESTED_BY_CONFIGS = {"Detect", "ClassifyHead", "v10Detect", "CBLinear", "CBFuse"}
 SIZE = 32
 
+# One case per example of every spec, in every dialect that registers the name.
 CASES = [
-    pytest.param(name, i, ex, id=f"{name}-{i}")
-    for name in yolo_ghost.list_blocks()
-    for i, ex in enumerate(yolo_ghost.get_block(name).examples)
+    pytest.param(spec.name, spec.dialect or "yolov5", ex, id=f"{spec.label}-{i}")
+    for spec in list_specs()
+    for i, ex in enumerate(spec.examples)
 ]
 
 
@@ -33,15 +35,15 @@ def _inputs(c_in: int | list[int], batch: int = 2) -> torch.Tensor | list[torch.
 
 
 def test_every_block_has_examples_or_is_a_head():
-    missing = [n for n in yolo_ghost.list_blocks() if not yolo_ghost.get_block(n).examples]
+    missing = [s.name for s in list_specs() if not s.examples]
     assert sorted(set(missing) - TESTED_BY_CONFIGS) == []
 
 
-@pytest.mark.parametrize(("name", "i", "example"), CASES)
-def test_block_forward_backward_shape(name, i, example):
+@pytest.mark.parametrize(("name", "dialect", "example"), CASES)
+def test_block_forward_backward_shape(name, dialect, example):
     c_in, args, stride = example
     torch.manual_seed(0)
-    block, c_out = build_block(name, c_in, list(args))
+    block, c_out = build_block(name, c_in, list(args), dialect=dialect)
     block.train()
     x = _inputs(c_in)
     y = block(x)
@@ -58,11 +60,11 @@ def test_block_forward_backward_shape(name, i, example):
         assert any(p.grad.abs().sum() > 0 for p in params)
 
 
-@pytest.mark.parametrize(("name", "i", "example"), CASES)
-def test_block_fuses_exactly(name, i, example, randomize_bn):
+@pytest.mark.parametrize(("name", "dialect", "example"), CASES)
+def test_block_fuses_exactly(name, dialect, example, randomize_bn):
     c_in, args, _ = example
     torch.manual_seed(0)
-    block, _ = build_block(name, c_in, list(args))
+    block, _ = build_block(name, c_in, list(args), dialect=dialect)
     randomize_bn(block)
     block.eval()
     x = _inputs(c_in, batch=1)
@@ -76,11 +78,11 @@ def test_block_fuses_exactly(name, i, example, randomize_bn):
     assert ((out - ref).abs().max() / scale).item() < 1e-4
 
 
-@pytest.mark.parametrize(("name", "i", "example"), [c for c in CASES if c.values[2][2] == 2])
-def test_stride_two_blocks_halve_on_odd_free_sizes(name, i, example):
+@pytest.mark.parametrize(("name", "dialect", "example"), [c for c in CASES if c.values[2][2] == 2])
+def test_stride_two_blocks_halve_on_odd_free_sizes(name, dialect, example):
     """Stride-2 examples must also work at a second size (catches sizes frozen at build time)."""
     c_in, args, _ = example
-    block, c_out = build_block(name, c_in, list(args))
+    block, c_out = build_block(name, c_in, list(args), dialect=dialect)
     block.eval()
     x = torch.randn(1, c_in, 48, 64) if not isinstance(c_in, list) else [torch.randn(1, c, 48, 64) for c in c_in]
     with torch.no_grad():

@@ -46,6 +46,16 @@ PARAMS = {
     "yolov5s.yaml": 7_235_389,
     "yolov5x-ghost.yaml": 25_588_445,
     "yolov5x.yaml": 86_749_405,
+    "yolov8n-ghost.yaml": 1_865_316,  # = ultralytics' own yolov8-ghost summary at each scale
+    "yolov8s-ghost.yaml": 5_960_072,
+    "yolov8m-ghost.yaml": 10_336_312,
+    "yolov8l-ghost.yaml": 14_277_872,
+    "yolov8x-ghost.yaml": 22_229_308,
+    "yolo11n-ghost.yaml": 1_896_204,
+    "yolo11s-ghost.yaml": 6_511_288,
+    "yolo11m-ghost.yaml": 12_814_896,
+    "yolo11l-ghost.yaml": 14_911_008,
+    "yolo11x-ghost.yaml": 33_365_584,
 }
 
 # The YOLOv5 README table (v7.0): params (M) and GFLOPs at 640, nc=80, BN fused.
@@ -130,3 +140,15 @@ def test_stock_configs_reproduce_published_sizes(name):
     params_m, gflops = PUBLISHED[name]
     assert round(p.params / 1e6, 1) == params_m
     assert round(p.gflops, 1) == gflops
+
+
+@pytest.mark.parametrize(("scale", "inner"), [("n", "GhostBottleneck"), ("m", "C3Ghost")])
+def test_yolo11_ghost_follows_yolo11s_scale_rule_and_head(scale, inner):
+    model = yolo_ghost.build_model(f"yolo11{scale}-ghost.yaml")
+    stock = yolo_ghost.build_model(f"yolo11{scale}.yaml")
+    assert type(model.model[2]).__name__ == "C3k2Ghost"
+    assert type(model.model[2].m[0]).__name__ == inner  # C3k units at m/l/x, declared on the registration
+    assert type(stock.model[2].m[0]).__name__ == {"GhostBottleneck": "Bottleneck", "C3Ghost": "C3k"}[inner]
+    assert model.model[-1].legacy is False and stock.model[-1].legacy is False  # YOLO11's depthwise class branch
+    head, stock_head = model.model[-1].state_dict(), stock.model[-1].state_dict()
+    assert {k: v.shape for k, v in head.items()} == {k: v.shape for k, v in stock_head.items()}

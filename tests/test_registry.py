@@ -113,3 +113,45 @@ def test_bad_rule_is_refused_at_registration():
     with pytest.raises(ValueError, match="inputs must be"):
         register_block("Broken", inputs="many")(nn.Identity)
     assert "Broken" not in yolo_ghost.list_blocks()
+
+
+def test_bottleneck_is_the_block_of_the_yaml_dialect():
+    from yolo_ghost.builder import build_block, yaml_dialect
+
+    v5, _ = build_block("Bottleneck", 16, [16], dialect="yolov5")
+    ul, _ = build_block("Bottleneck", 16, [16], dialect="ultralytics")
+    assert v5.cv1.conv.kernel_size == (1, 1) and ul.cv1.conv.kernel_size == (3, 3)
+    cfg = tiny_cfg("Bottleneck", "32")
+    assert yaml_dialect(cfg) == "yolov5"  # a YOLOv5-repository YAML: it has anchors
+    assert build_model(cfg).model[3].cv1.conv.kernel_size == (1, 1)
+    cfg["dialect"] = "ultralytics"
+    assert build_model(cfg).model[3].cv1.conv.kernel_size == (3, 3)
+    assert yaml_dialect({"nc": 1}) == "ultralytics"
+    with pytest.raises(ConfigError, match="dialect must be one of yolov5, ultralytics"):
+        build_model({**cfg, "dialect": "darknet"})
+
+
+def test_dialect_registrations_clash_like_names():
+    with pytest.raises(ValueError, match="'Bottleneck' is already registered for the ultralytics dialect"):
+        register_block("Bottleneck", dialect="ultralytics")(nn.Identity)
+    with pytest.raises(ValueError, match="'Bottleneck' is already registered"):
+        register_block("Bottleneck")(nn.Identity)  # one block for all dialects would shadow both
+    with pytest.raises(ValueError, match="'C3' is already registered for the ultralytics dialect"):
+        register_block("C3", dialect="ultralytics")(nn.Identity)
+    specs = [s for s in yolo_ghost.registry.list_specs("Bottleneck") if s.name == "Bottleneck"]
+    assert [s.dialect for s in specs] == ["yolov5", "ultralytics"]
+
+
+def test_a_block_only_ultralytics_has_is_named_with_its_module():
+    with pytest.raises(
+        ConfigError,
+        match=r"layer 3: unknown block 'C2fAttn': it is ultralytics\.nn\.modules\.block\.C2fAttn in the ultralytics",
+    ):
+        build_model(tiny_cfg("C2fAttn", "32, 16, 1"))
+
+
+def test_conv_transpose_gets_its_input_channels_and_a_scaled_width():
+    cfg = tiny_cfg("nn.ConvTranspose2d", "64, 1, 1, 0")
+    cfg["width_multiple"] = 0.5
+    layer = build_model(cfg).model[3]
+    assert (layer.in_channels, layer.out_channels) == (16, 32)  # Conv 32 x 0.5 in, 64 x 0.5 out

@@ -1,9 +1,11 @@
 """The YAML model builder: one generic loop over the rows of a config and the registry's channel rules.
 
 It reads both YAML dialects: YOLOv5's (``depth_multiple`` / ``width_multiple`` / ``anchors``) and the
-ultralytics one (``scales:`` with the scale letter taken from the file name). Nothing in a YAML is ever evaluated
-as code: module names are looked up in the registry (or as attributes of ``torch.nn`` for ``nn.Name``),
-activations come from a fixed list with literal arguments, and args are literals or the names ``nc`` / ``anchors``.
+ultralytics one (``scales:`` with the scale letter taken from the file name). Where a block name means different
+blocks in the two (``Bottleneck``), the registry holds one per dialect and ``yaml_dialect`` says which one a YAML
+gets. Nothing in a YAML is ever evaluated as code: module names are looked up in the registry (or as attributes of
+``torch.nn`` for ``nn.Name``), activations come from a fixed list with literal arguments, and args are literals or
+the names ``nc`` / ``anchors``.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from ultralytics.nn.modules.conv import Conv
 from yolo_ghost.blocks.helpers import make_divisible
 from yolo_ghost.cfg import ConfigError
 from yolo_ghost.cfg.limits import LimitError, check_limit
-from yolo_ghost.registry import BlockSpec, get_block, is_registered, unknown_block_message
+from yolo_ghost.registry import DIALECTS, BlockSpec, get_block, is_registered, unknown_block_message
 
 # Activations a YAML may name in `activation:`; anything else is refused rather than evaluated.
 ACTIVATIONS: dict[str, type[nn.Module]] = {
@@ -59,7 +61,7 @@ class LayerInfo:
     n: int
     type: str
     args: list[Any]
-    c_out: int
+    c_out: int | list[int]
 
 
 def parse_activation(spec: Any) -> nn.Module:
@@ -114,12 +116,29 @@ def default_activation(act: nn.Module | None) -> Iterator[None]:
         Conv.default_act = previous
 
 
-def resolve_module(i: int, name: Any) -> BlockSpec:
-    """The spec for a YAML module name: a registered block, or ``nn.Name`` (an attribute lookup on torch.nn)."""
+def yaml_dialect(d: dict[str, Any]) -> str:
+    """The dialect a model YAML is written in: ``"yolov5"`` (the YOLOv5 repository) or ``"ultralytics"``.
+
+    Every YOLOv5-repository YAML has an ``anchors:`` key and no ultralytics-package YAML has one (their heads are
+    anchor-free), so anchors decide; a YAML may also say ``dialect: yolov5`` or ``dialect: ultralytics``.
+    """
+    dialect = d.get("dialect")
+    if dialect is None:
+        return "yolov5" if "anchors" in d else "ultralytics"
+    if dialect not in DIALECTS:
+        raise ConfigError(f"model YAML: dialect must be one of {', '.join(DIALECTS)}, got {dialect!r}")
+    return dialect
+
+
+def resolve_module(i: int, name: Any, dialect: str = "yolov5") -> BlockSpec:
+    """The spec for a YAML module name in a YAML of ``dialect``: a registered block, or ``nn.Name`` (torch.nn)."""
     if not isinstance(name, str):
         raise ConfigError(f"layer {i}: module must be a block name, got {name!r}")
     if is_registered(name):
-        return get_block(name)
+        try:
+            return get_block(name, dialect)
+        except KeyError as e:
+            raise ConfigError(f"layer {i}: {e.args[0]}; this YAML is in the {dialect} dialect") from None
     if name.startswith(("nn.", "torch.nn.")):
         attr = name.split(".")[-1]
         cls = getattr(nn, attr, None) if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", attr) else None
@@ -226,6 +245,8 @@ def parse_model(d: dict[str, Any], ch: int = 3) -> tuple[nn.Sequential, list[int
     depth, width, max_channels = _multiples(d)
     act = parse_activation(d["activation"]) if d.get("activation") else None
     names = {"nc": nc, "anchors": d.get("anchors")}
+    dialect = yaml_dialect(d)
+    settings = {k: v for k, v in d.items() if isinstance(k, str)}  # top-level keys, then what earlier blocks set
 
     rows = d["backbone"] + d["head"]
     check_limit("max_layers", len(rows), "model YAML: backbone + head", "number of rows")
@@ -238,7 +259,7 @@ def parse_model(d: dict[str, Any], ch: int = 3) -> tuple[nn.Sequential, list[int
                 raise ConfigError(f"layer {i}: expected a row [from, number, module, args], got {row!r}")
             f, n, name, args = row
             f = _check_from(i, f, len(layers))
-            spec = resolve_module(i, name)
+            spec = resolve_module(i, name, dialect)
             if not isinstance(args, list):
                 raise ConfigError(f"layer {i} ({name}): args must be a list, got {args!r}")
             if isinstance(n, bool) or not isinstance(n, int) or n < 1:
@@ -248,7 +269,9 @@ def parse_model(d: dict[str, Any], ch: int = 3) -> tuple[nn.Sequential, list[int
             n = max(round(n * depth), 1) if n > 1 else n
             check_limit("max_repeats", n, f"layer {i} ({name})", f"number x depth_multiple {depth}")
             try:
-                module, c_out, call_args = _build_layer(i, spec, f, n, args, channels, width, max_channels, d)
+                module, c_out, call_args = _build_layer(
+                    i, spec, f, n, args, channels, width, max_channels, settings, d.get("scale") or ""
+                )
             except ConfigError:
                 raise
             except Exception as e:  # whatever a block's constructor or channel rule raises for args it cannot take
@@ -256,6 +279,7 @@ def parse_model(d: dict[str, Any], ch: int = 3) -> tuple[nn.Sequential, list[int
                     f"layer {i} ({spec.name}): cannot build it with args {args}: {type(e).__name__}: "
                     f"{_first_line(e)}; signature {spec.name}{spec.signature or ''}"
                 ) from None
+            settings.update(spec.sets)
             module.np = sum(p.numel() for p in module.parameters())
             module.i, module.f, module.type = i, f, spec.name  # what ultralytics' BaseModel reads
             module.yaml_row = LayerInfo(i=i, f=f, n=n, type=spec.name, args=call_args, c_out=c_out)
@@ -276,8 +300,9 @@ def _build_layer(
     channels: list[int],
     width: float,
     max_channels: float,
-    d: dict[str, Any],
-) -> tuple[nn.Module, int, list[Any]]:
+    settings: dict[str, Any],
+    scale: str = "",
+) -> tuple[nn.Module, int | list[int], list[Any]]:
     c_in: Any = channels[f] if isinstance(f, int) else [channels[x] for x in f]
     if spec.inputs == "single" and isinstance(c_in, list):
         raise ConfigError(f"layer {i} ({spec.name}): takes one input but 'from' lists {len(c_in)}: {f}")
@@ -299,17 +324,19 @@ def _build_layer(
         c_out = sum(c_in) if isinstance(c_in, list) else c_in
     else:
         c_out = spec.out(c_in, args)
-    if isinstance(c_out, bool) or not isinstance(c_out, int) or c_out < 0:
-        raise ConfigError(
-            f"layer {i} ({spec.name}): its args give {c_out!r} output channels; a channel count must be a whole "
-            f"number (signature {spec.name}{spec.signature or ''})"
-        )
-    check_limit("max_channels", c_out, f"layer {i} ({spec.name})", "output channels")
+    # A block may output several tensors (CBLinear): then it declares a list of channel counts, one per output.
+    for c in c_out if isinstance(c_out, list) and c_out else [c_out]:
+        if isinstance(c, bool) or not isinstance(c, int) or c < 0:
+            raise ConfigError(
+                f"layer {i} ({spec.name}): its args give {c_out!r} output channels; a channel count must be a whole "
+                f"number (signature {spec.name}{spec.signature or ''})"
+            )
+        check_limit("max_channels", c, f"layer {i} ({spec.name})", "output channels")
     if spec.inputs == "none" and isinstance(spec.factory, type) and spec.factory.__module__.startswith("torch.nn"):
         _check_torch_args(i, spec.name, spec.factory, args)
 
     call = [c_in, *args] if spec.inputs == "single" else list(args)
-    kwargs = {k: d[k] for k in spec.yaml_keys if d.get(k) is not None}
+    kwargs = {k: settings[k] for k in spec.yaml_keys if settings.get(k) is not None}
     if spec.inputs == "list":
         kwargs["ch"] = c_in if isinstance(c_in, list) else [c_in]
     repeats = n
@@ -318,6 +345,8 @@ def _build_layer(
         repeats = 1
     elif spec.repeat == "none" and n != 1:
         raise ConfigError(f"layer {i} ({spec.name}): number must be 1 for this block, got {n}")
+    if spec.scale_args is not None:
+        call = spec.scale_args(scale, list(call))
 
     def make(first: bool) -> nn.Module:
         a = call if first or spec.inputs != "single" else [c_out, *call[1:]]
@@ -334,7 +363,8 @@ def _build_layer(
     module = make(True) if repeats == 1 else nn.Sequential(*(make(k == 0) for k in range(repeats)))
     if not isinstance(module, nn.Module):
         raise ConfigError(f"layer {i} ({spec.name}): the registered factory returned {type(module).__name__}")
-    return module, int(c_out), call
+    c_out = [int(c) for c in c_out] if isinstance(c_out, (list, tuple)) else int(c_out)
+    return module, c_out, call
 
 
 @torch.no_grad()
@@ -361,7 +391,12 @@ def dry_forward(layers: nn.Sequential, save: list[int], x: torch.Tensor) -> list
                 f"layer {m.i} ({m.type}): forward failed on input of shape {shapes}: {type(e).__name__}: "
                 f"{_first_line(e)}; check this row's 'from' and args"
             ) from None
-        if m is not layers[-1] and not isinstance(out, torch.Tensor):
+        # Mid-model layers return a tensor, or a list / tuple of tensors when they declare a list of output channels
+        # (CBLinear, read by CBFuse); anything else (an LSTM's (output, state)) would break the layers after it.
+        row = getattr(m, "yaml_row", None)
+        several = isinstance(getattr(row, "c_out", None), list) and isinstance(out, (list, tuple))
+        several = several and all(isinstance(t, torch.Tensor) for t in out)
+        if m is not layers[-1] and not isinstance(out, torch.Tensor) and not several:
             raise ConfigError(
                 f"layer {m.i} ({m.type}): returns a {type(out).__name__}, not a tensor; only the last layer (the head) "
                 "may return anything else"
@@ -424,11 +459,17 @@ def check_budget(d: dict[str, Any], ch: int = 3) -> int:
 
 
 def build_block(
-    name: str, c_in: int | list[int], args: list[Any], n: int = 1, nc: int = 80, anchors: Any = None
-) -> tuple[nn.Module, int]:
-    """Build one registered block exactly as a YAML row ``[-1, n, name, args]`` would, and return it with its
-    output channel count (the registry's channel rule applied at width 1.0)."""
-    spec = resolve_module(0, name)
+    name: str,
+    c_in: int | list[int],
+    args: list[Any],
+    n: int = 1,
+    nc: int = 80,
+    anchors: Any = None,
+    dialect: str = "yolov5",
+) -> tuple[nn.Module, int | list[int]]:
+    """Build one registered block exactly as a YAML row ``[-1, n, name, args]`` of a ``dialect`` YAML would, and
+    return it with its output channel count (the registry's channel rule applied at width 1.0)."""
+    spec = resolve_module(0, name, dialect)
     names = {"nc": nc, "anchors": anchors}
     args = [resolve_arg(0, a, names) for a in args]
     f: int | list[int] = list(range(len(c_in))) if isinstance(c_in, list) else 0

@@ -3,9 +3,13 @@
 from yolo_ghost.blocks import (  # noqa: F401  (registration side effects)
     attention,
     classify,
+    csp,
+    downsample,
+    elan,
     ghost,
     heads,
     mobilenet,
+    psa,
     resnext,
     selective_kernel,
     shuffle,

@@ -3,7 +3,7 @@
 Many feature maps of a layer are near-copies of each other: compute a few "intrinsic" maps with an ordinary
 conv, then make the rest ("ghosts") with cheap depthwise convs. YOLOv5's flavour (GhostConv, GhostBottleneck,
 C3Ghost, DWConv) comes from the ultralytics package where it is identical; the paper's GhostModule and
-bottleneck are written here.
+bottleneck are written here, and so is ``C3k2Ghost``, YOLO11's C3k2 made of Ghost bottlenecks.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ import math
 
 import torch
 import torch.nn as nn
-from ultralytics.nn.modules.block import C3Ghost
+from ultralytics.nn.modules.block import C2f, C3Ghost
 from ultralytics.nn.modules.block import GhostBottleneck as _GhostBottleneck
 from ultralytics.nn.modules.conv import Conv, DWConv, GhostConv
 
 from yolo_ghost.blocks.attention import SqueezeExcite
+from yolo_ghost.blocks.csp import MODERN_HEAD, c3k_at_large_scales
 from yolo_ghost.blocks.helpers import check_positive, check_stride
 from yolo_ghost.registry import register_block
 
@@ -128,3 +129,33 @@ class GhostNetBottleneck(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.ghost2(self.se(self.dw(self.ghost1(x)))) + self.shortcut(x)
+
+
+@register_block(
+    repeat="arg",
+    signature="[c2, c3k=False, e=0.5]",
+    paper="YOLO11's C3k2 with GhostNet bottlenecks inside (GhostNet, Han 2020; CSPNet; YOLOv8's C2f; YOLO11)",
+    examples=((16, [32], 1), (16, [32, True, 0.25], 1)),
+    scale_args=c3k_at_large_scales,
+    sets=MODERN_HEAD,
+)
+class C3k2Ghost(C2f):
+    """YOLO11's ``C3k2`` whose inner units are Ghost bottlenecks.
+
+    Lineage: the CSP split of CSPNet (Wang et al. 2020) in the form of YOLOv8's C2f, which concatenates the output
+    of every inner unit (ELAN's gradient paths, YOLOv7); YOLO11's C3k2, which at the m/l/x scales replaces each
+    inner bottleneck by a small C3 of two bottlenecks (C3k); and GhostNet's bottleneck (Han et al., CVPR 2020) as
+    YOLOv5 defines it (GhostConv 1x1 -> GhostConv 1x1 linear, plus the input), which makes half of every inner
+    conv's maps by a 5x5 depthwise conv. The split is kept as in C3k2 (cv1 to ``2 * c2 * e``, cv2 fusing the
+    ``2 + n`` parts): only the ``n`` inner units change, GhostBottleneck in place of Bottleneck and C3Ghost
+    (two GhostBottlenecks) in place of C3k, so YOLO11's depth, widths and scale rule (C3k units at m/l/x) carry
+    over unchanged. The inner units are always residual, as GhostNet's stride-1 bottleneck is.
+    """
+
+    def __init__(self, c1: int, c2: int, n: int = 1, c3k: bool = False, e: float = 0.5) -> None:
+        check_positive("C3k2Ghost", c1=c1, c2=c2, n=n, e=e)
+        super().__init__(c1, c2, n, False, 1, e)
+        c = self.c
+        if c < 2:
+            raise ValueError(f"C3k2Ghost: c2 * e must be >= 2 (the Ghost convs split it), got {c}")
+        self.m = nn.ModuleList(C3Ghost(c, c, 2) if c3k else GhostBottleneck(c, c) for _ in range(n))

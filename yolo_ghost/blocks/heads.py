@@ -2,6 +2,7 @@
 
 In a YAML both are written ``Detect``: the YOLOv5 dialect passes ``[nc, anchors]`` and gets the anchor-based
 head, the ultralytics dialect passes ``[nc]`` and gets the anchor-free one, as each of those projects reads it.
+YOLOv10's NMS-free ``v10Detect`` is registered as ultralytics defines it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn as nn
 from ultralytics.nn.modules.head import Detect as _UltralyticsDetect
+from ultralytics.nn.modules.head import v10Detect
 
 from yolo_ghost.registry import register_block
 
@@ -146,19 +148,22 @@ class AnchorDetect(_UltralyticsDetect):
         return super()._apply(fn)
 
 
-def build_anchor_free_detect(nc: int, ch: Sequence[int], reg_max: int = 16, end2end: bool = False) -> nn.Module:
-    """The ultralytics anchor-free ``Detect`` (YOLOv8 / YOLOv5u) built as the ultralytics parser builds it for v5.
+def build_anchor_free_detect(
+    nc: int, ch: Sequence[int], reg_max: int = 16, end2end: bool = False, legacy: bool = True, cls: type | None = None
+) -> nn.Module:
+    """An ultralytics anchor-free head (``Detect``, or ``cls``) built as the ultralytics parser builds it.
 
-    ``legacy`` is a class attribute there, switched on by the parser for v3/v5/v8 YAMLs (a plain conv class
-    branch); it is set for this construction only, so other models in the process are unaffected.
+    ``legacy`` picks the class branch: plain 3x3 convs (v3/v5/v6/v8/v9 models) or the lighter depthwise branch that
+    YOLO11's blocks switch on (``sets=(("legacy", False),)`` on their registration). It is a class attribute in
+    ultralytics; it is set for this construction only, so other models in the process are unaffected.
     """
     previous = _UltralyticsDetect.legacy
-    _UltralyticsDetect.legacy = True
+    _UltralyticsDetect.legacy = bool(legacy)
     try:
-        head = _UltralyticsDetect(nc, reg_max, bool(end2end), list(ch))
+        head = cls(nc, list(ch)) if cls is not None else _UltralyticsDetect(nc, reg_max, bool(end2end), list(ch))
     finally:
         _UltralyticsDetect.legacy = previous
-    head.legacy = True
+    head.legacy = bool(legacy)
     return head
 
 
@@ -168,7 +173,7 @@ def build_anchor_free_detect(nc: int, ch: Sequence[int], reg_max: int = 16, end2
     out=lambda c_in, args: 0,
     width_args=(),
     repeat="none",
-    yaml_keys=("reg_max", "end2end"),
+    yaml_keys=("reg_max", "end2end", "legacy"),
     signature="[nc, anchors] (anchor-based YOLOv5 head) or [nc] (anchor-free ultralytics head)",
     paper="YOLOv5 detection head (anchors) / YOLOv8 anchor-free head with DFL (Li et al. 2020)",
 )
@@ -179,8 +184,23 @@ def detect(
     ch: Sequence[int],
     reg_max: int = 16,
     end2end: bool = False,
+    legacy: bool = True,
 ) -> nn.Module:
     """The ``Detect`` YAML name: anchor-based when the row passes ``anchors``, anchor-free otherwise."""
     if anchors is None:
-        return build_anchor_free_detect(nc, ch, reg_max, end2end)
+        return build_anchor_free_detect(nc, ch, reg_max, end2end, legacy)
     return AnchorDetect(nc, anchors, ch)
+
+
+@register_block(
+    "v10Detect",
+    inputs="list",
+    out=lambda c_in, args: 0,
+    width_args=(),
+    repeat="none",
+    signature="[nc]",
+    paper="YOLOv10's NMS-free head: one-to-many and one-to-one branches, light class branch (Wang et al. 2024)",
+)
+def v10_detect(nc: int = 80, *, ch: Sequence[int]) -> nn.Module:
+    """ultralytics' ``v10Detect`` (always end-to-end; its class branch does not depend on ``legacy``)."""
+    return build_anchor_free_detect(nc, ch, legacy=False, cls=v10Detect)

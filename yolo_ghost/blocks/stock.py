@@ -1,8 +1,10 @@
 """The stock YOLOv5 blocks (v1-v7.0), the baseline every lightweight block is compared with.
 
-Where the ultralytics package has a block identical to YOLOv5's, it is registered as is; the three that differ
-there (Bottleneck and BottleneckCSP use a 3x3 first conv, SPPF leaves its first conv unactivated since YOLO26) are
-thin subclasses restoring YOLOv5's definition, so parameter counts match the published YOLOv5 models.
+Where the ultralytics package has a block identical to YOLOv5's, it is registered as is. Two names mean another
+block there: ultralytics' ``Bottleneck`` (and the ``BottleneckCSP`` made of it) uses a 3x3 first conv, YOLOv5's a
+1x1. Both are registered, once per YAML dialect, so a YOLOv5-repository YAML gets YOLOv5's blocks (and the
+published YOLOv5 parameter counts) and an ultralytics-package YAML (``v3/yolov3.yaml``) gets ultralytics' own.
+``SPPF`` is one block for both: the row's arguments say whether its first conv is activated, as in ultralytics.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import torch.nn as nn
 from ultralytics.nn.modules.block import C3, SPP
 from ultralytics.nn.modules.block import SPPF as _SPPF
 from ultralytics.nn.modules.block import Bottleneck as _Bottleneck
+from ultralytics.nn.modules.block import BottleneckCSP as _BottleneckCSP
 from ultralytics.nn.modules.conv import Concat, Conv, Focus
 
 from yolo_ghost.fuse import fold_bn
@@ -50,7 +53,7 @@ register_block(
 )(Concat)
 
 
-@register_block(signature="[c2, shortcut=True, g=1, e=0.5]")
+@register_block(signature="[c2, shortcut=True, g=1, e=0.5]", dialect="yolov5")
 class Bottleneck(_Bottleneck):
     """YOLOv5's residual bottleneck: 1x1 Conv -> 3x3 Conv, plus the input when shortcut and c1 == c2 (ResNet)."""
 
@@ -58,7 +61,7 @@ class Bottleneck(_Bottleneck):
         super().__init__(c1, c2, shortcut, g, k=(1, 3), e=e)
 
 
-@register_block(repeat="arg", signature="[c2, shortcut=True, g=1, e=0.5]")
+@register_block(repeat="arg", signature="[c2, shortcut=True, g=1, e=0.5]", dialect="yolov5")
 class BottleneckCSP(nn.Module):
     """The CSP bottleneck of YOLOv5 v1-v3 (CSPNet, Wang et al. 2020).
 
@@ -82,37 +85,71 @@ class BottleneckCSP(nn.Module):
         y2 = self.cv2(x)
         return self.cv4(self.act(self.bn(torch.cat((y1, y2), 1))))
 
-    @torch.no_grad()
     def fuse_bn(self) -> None:
         """Fold the BatchNorm of the concatenation into cv3 (first half) and cv2 (second half)."""
-        if isinstance(self.bn, nn.Identity):
-            return
-        c_ = self.cv3.out_channels
-        halves = []
-        for sl in (slice(0, c_), slice(c_, 2 * c_)):
-            bn = nn.BatchNorm2d(c_).to(self.bn.weight.device)
-            bn.eval()
-            bn.weight.copy_(self.bn.weight[sl])
-            bn.bias.copy_(self.bn.bias[sl])
-            bn.running_mean.copy_(self.bn.running_mean[sl])
-            bn.running_var.copy_(self.bn.running_var[sl])
-            bn.eps = self.bn.eps
-            halves.append(bn)
-        self.cv3 = fold_bn(self.cv3, halves[0])
-        self.cv2 = fold_bn(self.cv2, halves[1])
-        self.bn = nn.Identity()
+        fuse_concat_bn(self)
 
 
-@register_block(signature="[c2, k=5]")
+register_block(
+    "Bottleneck",
+    signature="[c2, shortcut=True, g=1, k=(3, 3), e=0.5]",
+    paper="ultralytics' residual bottleneck: 3x3 Conv -> 3x3 Conv (k=(3, 3)), plus the input (ResNet)",
+    dialect="ultralytics",
+    examples=((16, [16], 1), (16, [32, False], 1)),
+)(_Bottleneck)
+
+
+@torch.no_grad()
+def fuse_concat_bn(csp: nn.Module) -> None:
+    """Fold a CSP block's BatchNorm of ``cat(cv3(.), cv2(.))`` into cv3 (first half) and cv2 (second half)."""
+    if isinstance(csp.bn, nn.Identity):
+        return
+    c_ = csp.cv3.out_channels
+    halves = []
+    for sl in (slice(0, c_), slice(c_, 2 * c_)):
+        bn = nn.BatchNorm2d(c_).to(csp.bn.weight.device)
+        bn.eval()
+        bn.weight.copy_(csp.bn.weight[sl])
+        bn.bias.copy_(csp.bn.bias[sl])
+        bn.running_mean.copy_(csp.bn.running_mean[sl])
+        bn.running_var.copy_(csp.bn.running_var[sl])
+        bn.eps = csp.bn.eps
+        halves.append(bn)
+    csp.cv3 = fold_bn(csp.cv3, halves[0])
+    csp.cv2 = fold_bn(csp.cv2, halves[1])
+    csp.bn = nn.Identity()
+
+
+@register_block(
+    "BottleneckCSP",
+    repeat="arg",
+    signature="[c2, shortcut=True, g=1, e=0.5]",
+    paper="ultralytics' CSP bottleneck (CSPNet, Wang et al. 2020): 3x3 -> 3x3 Bottlenecks, BN + SiLU on the concat",
+    dialect="ultralytics",
+)
+class UltralyticsBottleneckCSP(_BottleneckCSP):
+    """ultralytics' ``BottleneckCSP`` unchanged (same layers and state_dict), plus the fusion of its concat BN."""
+
+    def fuse_bn(self) -> None:
+        """Fold the BatchNorm of the concatenation into cv3 and cv2."""
+        fuse_concat_bn(self)
+
+
+@register_block(
+    signature="[c2, k=5, n=3, shortcut=False]",
+    examples=((16, [32], 1), (16, [16, 5, 3, True], 1)),
+)
 class SPPF(_SPPF):
-    """Spatial pyramid pooling, fast (YOLOv5 v6.0+): three chained k x k max-pools, equal to SPP(5, 9, 13).
+    """Spatial pyramid pooling, fast (YOLOv5 v6.0+): n chained k x k max-pools; k=5, n=3 equals SPP(5, 9, 13).
 
-    YOLOv5 activates the first 1x1 conv; the ultralytics class no longer does by default, so it is restored here.
+    YOLOv5 activates the first 1x1 conv; YOLO26 (which writes ``n`` and ``shortcut`` in its rows) does not. As in
+    the ultralytics parser, a row that gives only ``[c2, k]`` gets the activated YOLOv5 form.
     """
 
-    def __init__(self, c1: int, c2: int, k: int = 5) -> None:
-        super().__init__(c1, c2, k)
-        self.cv1.act = Conv.default_act  # honours a YAML `activation:` set while the model is built
+    def __init__(self, c1: int, c2: int, k: int = 5, n: int | None = None, shortcut: bool | None = None) -> None:
+        super().__init__(c1, c2, k, 3 if n is None else n, bool(shortcut))
+        if n is None and shortcut is None:
+            self.cv1.act = Conv.default_act  # honours a YAML `activation:` set while the model is built
 
 
 def _register_torch_layers() -> None:
@@ -128,6 +165,13 @@ def _register_torch_layers() -> None:
     register_block("nn.BatchNorm2d", inputs="single", out="same", signature="[]", paper="torch.nn.BatchNorm2d")(
         nn.BatchNorm2d
     )
+    # As in YOLOv5 v7.0 and ultralytics: a transposed conv gets its input channels and a width-scaled output.
+    register_block(
+        "nn.ConvTranspose2d",
+        signature="[c2, kernel_size, stride=1, padding=0]",
+        paper="torch.nn.ConvTranspose2d (learned upsampling, YOLOv6's neck)",
+        examples=((16, [8, 2, 2, 0], 0.5),),
+    )(nn.ConvTranspose2d)
 
 
 _register_torch_layers()

@@ -12,16 +12,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print one line per registered block."""
-    from yolo_ghost.registry import get_block, list_blocks
+    """Print one line per registered block (two for a name that means another block in each YAML dialect)."""
+    from yolo_ghost.registry import list_specs
 
-    names = list_blocks(args.pattern)
     if args.markdown:
         print("| YAML name | YAML args | what it is |\n|---|---|---|")
-    for name in names:
-        spec = get_block(name)
+    for spec in list_specs(args.pattern):
+        dialect = f" ({spec.dialect} YAMLs)" if spec.dialect else ""
         if args.markdown:
-            print(f"| `{name}` | `{spec.signature}` | {spec.paper} |")
+            print(f"| `{spec.name}`{dialect} | `{spec.signature}` | {spec.paper} |")
         else:
-            print(f"{name:<22} {spec.signature:<44} {spec.paper}")
+            print(f"{spec.label:<26} {spec.signature:<44} {spec.paper}")
     return 0
