@@ -116,16 +116,21 @@ def test_curves_plot_has_one_line_per_run(tmp_path, monkeypatch):
 
     drawn = []
     real = matplotlib.axes.Axes.plot
+    styles = []
     monkeypatch.setattr(
-        matplotlib.axes.Axes, "plot", lambda self, *a, **k: drawn.append(k["color"]) or real(self, *a, **k)
+        matplotlib.axes.Axes,
+        "plot",
+        lambda self, *a, **k: drawn.append(k["color"]) or styles.append(a[2]) or real(self, *a, **k),
     )
     runs = [
         {"name": n, "seed": s, "curve": {"epoch": [1, 2, 3], "map50_95": [0.1, 0.2 + s / 10, 0.3]}}
         for n in ("a", "b")
         for s in range(3)
     ]
+    runs[4]["convergence"] = curves.convergence([0.1, 0.2, 0.3])  # still improving, as the bench records it
     curves.plot_curves(runs, tmp_path / "c.png")
     assert len(drawn) == 6 and len(set(drawn)) == 2 and drawn[0] == drawn[2] != drawn[3]
+    assert styles == ["-", "-", "-", "-", "--", "-"]
     assert matplotlib.image.imread(tmp_path / "c.png").shape[1] > 600
 
 

@@ -94,8 +94,8 @@ def warning_text(conv: Mapping[str, Any]) -> str:
 def plot_curves(runs: Sequence[Mapping[str, Any]], path: str | Path, title: str = "val mAP50-95 per epoch") -> Path:
     """Plot mAP50-95 against epoch, one line per run and one colour per config; returns ``path``.
 
-    Each run is ``{"name": config row name, "seed": int, "curve": {"epoch": [...], "map50_95": [...]}}``; runs
-    flagged ``still_improving`` are drawn dashed.
+    Each run is ``{"name": config row name, "seed": int, "curve": {"epoch": [...], "map50_95": [...]}}`` plus, as the
+    bench stores it, ``"convergence"`` (``convergence(...)``): runs still improving are drawn dashed.
     """
     import matplotlib
 
@@ -105,10 +105,12 @@ def plot_curves(runs: Sequence[Mapping[str, Any]], path: str | Path, title: str 
     names = list(dict.fromkeys(r["name"] for r in runs))
     colours = plt.get_cmap("tab10")
     fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
+    labelled: set[str] = set()
     for r in runs:
         k = names.index(r["name"])
-        style = "--" if r.get("still_improving") else "-"
-        label = r["name"] if r is next(x for x in runs if x["name"] == r["name"]) else None
+        style = "--" if (r.get("convergence") or {}).get("still_improving") else "-"
+        label = None if r["name"] in labelled else r["name"]  # one legend entry per config
+        labelled.add(r["name"])
         ax.plot(
             r["curve"]["epoch"], r["curve"]["map50_95"], style, color=colours(k % 10), lw=1.4, alpha=0.85, label=label
         )
