@@ -8,12 +8,8 @@ the run arguments, in which ``model`` is the model config (a shipped bare name o
 
 from __future__ import annotations
 
-import os
-import re
-import shutil
 import time
 from collections.abc import Mapping
-from contextlib import contextmanager
 from copy import copy
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,13 +19,14 @@ import torch
 import yaml
 from ultralytics.cfg import DEFAULT_CFG_DICT
 from ultralytics.models.yolo.detect import DetectionTrainer
-from ultralytics.utils import DEFAULT_CFG, LOCAL_RANK, LOGGER, RANK, USER_CONFIG_DIR
+from ultralytics.utils import DEFAULT_CFG, LOCAL_RANK, LOGGER, RANK
 from ultralytics.utils.torch_utils import strip_optimizer, torch_distributed_zero_first, unwrap_model
 
 from yolo_ghost.atomic import atomic_write
 from yolo_ghost.blocks.heads import AnchorDetect
 from yolo_ghost.cfg import ConfigError, load_model_cfg, resolve_model_cfg
 from yolo_ghost.curves import convergence, read_curve, warning_text
+from yolo_ghost.engine import CpuTrainerMixin, clear_errors, find_last, one_line, prepare_offline
 from yolo_ghost.eval.validator import CocoDetectionValidator, resolve_data
 from yolo_ghost.loss import DEFAULT_LOSS_HYP, LOSS_NAMES, LOSS_ONLY_KEYS
 from yolo_ghost.model import YoloGhostModel, build_model
@@ -81,12 +78,11 @@ class Recipe:
 
 # YOLOv5's train.py defaults, for any dataset without a calibrated recipe.
 YOLOV5_RECIPE = Recipe(epochs=100, imgsz=640, batch=16)
-# The built-in sets. `shapes` is calibrated (measured with benchmarks/reproducibility.py and the bench; README, "The
-# built-in dataset") so that the main job, yolov5n-ghost with these defaults, ends on its plateau within ten minutes on
-# two CPU cores: AdamW (ultralytics' own choice for short schedules; SGD learnt 4x slower here) at lr0 0.003, one
-# warm-up epoch, a cosine schedule and mosaic off for the last 25 epochs; milder scale augmentation (0.3) keeps the
-# smallest objects above a few pixels. 50 epochs at lr0 0.002 still gained 6% over the last quarter. `shapes-hard`
-# keeps YOLOv5's recipe, for long runs on a GPU.
+# The built-in sets. `shapes` is calibrated so that the main job, yolov5n-ghost with these defaults, ends on its
+# plateau in about ten minutes on two CPU cores (measured figures and how the recipe was found: README, "The built-in
+# datasets"): AdamW (ultralytics' own choice for short schedules; SGD learnt much slower here), one warm-up epoch, a
+# cosine schedule and mosaic off for the last 25 epochs; milder scale augmentation (0.3) keeps the smallest objects
+# above a few pixels. `shapes-hard` keeps YOLOv5's recipe, for long runs on a GPU.
 DATASET_RECIPES: dict[str, Recipe] = {
     "shapes": Recipe(
         epochs=60,
@@ -117,33 +113,9 @@ ANCHOR_HEAD_GAINS = {"box": DEFAULT_LOSS_HYP["box"], "cls": DEFAULT_LOSS_HYP["cl
 _IGNORED_HYP_KEYS = ("iou_t", "anchors")
 
 
-def prepare_offline() -> None:
-    """Make sure training never reaches for the network.
-
-    * ``YOLO_OFFLINE=1`` for every process started from here (the DDP workers re-import ultralytics).
-    * ultralytics' anonymous usage events are switched off in this process.
-    * The plotting font: ultralytics looks for ``Arial.ttf`` in its config folder and downloads it when missing; a
-      font matplotlib ships (DejaVu Sans) is placed there under those names instead, once.
-    """
-    os.environ["YOLO_OFFLINE"] = "1"
-    from ultralytics.utils import events
-
-    events.events.enabled = False
-    names = ("Arial.ttf", "Arial.Unicode.ttf")
-    if all((USER_CONFIG_DIR / n).exists() for n in names):
-        return
-    from matplotlib import font_manager
-
-    source = Path(font_manager.findfont("DejaVu Sans", fallback_to_default=True))
-    USER_CONFIG_DIR.mkdir(parents=True, exist_ok=True)
-    for n in names:
-        target = USER_CONFIG_DIR / n
-        if not target.exists():
-            atomic_write(target, lambda tmp: shutil.copyfile(source, tmp))
-
-
-class YoloGhostTrainer(DetectionTrainer):
-    """The ultralytics detection trainer for yolo-ghost models.
+class YoloGhostTrainer(CpuTrainerMixin, DetectionTrainer):
+    """The ultralytics detection trainer for yolo-ghost models (offline, all cores, channels-last and atomic
+    checkpoints from ``CpuTrainerMixin``).
 
     Args:
         cfg: ultralytics default arguments (as ``DetectionTrainer``).
@@ -161,7 +133,6 @@ class YoloGhostTrainer(DetectionTrainer):
         _callbacks: dict | None = None,
         loss_hyp: dict[str, float] | None = None,
     ) -> None:
-        prepare_offline()
         self.loss_hyp = dict(loss_hyp or {})
         workers = (overrides or {}).get("workers")
         super().__init__(cfg, overrides, _callbacks)
@@ -169,29 +140,6 @@ class YoloGhostTrainer(DetectionTrainer):
         # than the workers' share of the cores, so the value asked for is kept.
         if workers is not None:
             self.args.workers = workers
-        # ultralytics gives PyTorch cpu_count - 1 threads, leaving a core to the loader: on a 2-core machine that
-        # halves the compute, while the loader workers of the built-in dataset leave that core mostly idle.
-        if self.device.type == "cpu":
-            torch.set_num_threads(os.cpu_count() or 1)
-
-    def set_model_attributes(self) -> None:
-        """As ultralytics, and on CPU also put the model in channels-last (NHWC) memory layout.
-
-        ultralytics uses NHWC on CUDA only. On CPU it pays off for the depthwise convolutions of the Ghost and
-        ShuffleNet blocks, whose backward pass is much slower in NCHW: with it yolov5n-ghost trained 1.33x faster on
-        one thread and 1.94x on two (benchmarks/train_speed.py --layout, torch 2.14 on 2 cores).
-        ``channels_last=False`` turns it off. Checkpoints are saved NCHW either way (ultralytics converts them).
-        """
-        super().set_model_attributes()
-        if self.device.type == "cpu" and self.args.channels_last is not False:
-            self.model = self.model.to(memory_format=torch.channels_last)
-
-    def preprocess_batch(self, batch: dict[str, Any]) -> dict[str, Any]:
-        """As ultralytics; on CPU the images go channels-last like the model (see ``set_model_attributes``)."""
-        batch = super().preprocess_batch(batch)
-        if self.device.type == "cpu" and self.args.channels_last is not False:
-            batch["img"] = batch["img"].contiguous(memory_format=torch.channels_last)
-        return batch
 
     def get_model(self, cfg: Any = None, weights: torch.nn.Module | None = None, verbose: bool = True):
         """Build the yolo-ghost model for this dataset's classes, loading ``weights`` (matching layers) if given."""
@@ -220,20 +168,6 @@ class YoloGhostTrainer(DetectionTrainer):
         )
         validator.coco_final_only = True  # pycocotools once, on best.pt, not every epoch
         return validator
-
-    def save_model(self) -> bool:
-        """Write last.pt / best.pt through temporary files, so an interrupted save leaves the previous ones intact."""
-        final = {"last": self.last, "best": self.best}
-        tmp = {k: p.with_name(f".{p.stem}.tmp{os.getpid()}.pt") for k, p in final.items()}
-        self.last, self.best = tmp["last"], tmp["best"]
-        try:
-            saved = super().save_model()
-        finally:
-            self.last, self.best = final["last"], final["best"]
-        for k, p in tmp.items():
-            if p.exists():
-                os.replace(p, final[k])
-        return saved
 
     def final_eval(self) -> None:
         """Strip the optimizer from last.pt and best.pt (atomically) and validate best.pt."""
@@ -310,19 +244,6 @@ def _model_arg(cfg: str | Path) -> str:
     return str(p.absolute())
 
 
-def _find_last(resume: bool | str | Path, project: Path) -> Path:
-    if isinstance(resume, (str, Path)) and not isinstance(resume, bool):
-        p = Path(resume)
-        for candidate in (p, p / "weights" / "last.pt", p / "last.pt"):
-            if candidate.is_file():
-                return candidate.resolve()
-        raise ConfigError(f"--resume {str(resume)!r}: no checkpoint there (give a run folder or its weights/last.pt)")
-    runs = sorted(project.glob("*/weights/last.pt"), key=os.path.getmtime)
-    if not runs:
-        raise ConfigError(f"--resume: no interrupted run under {project} (no */weights/last.pt)")
-    return runs[-1].resolve()
-
-
 def _is_anchor_head(cfg: str | Path) -> bool:
     return bool(_detect_args(load_model_cfg(cfg)))
 
@@ -385,7 +306,7 @@ def train(
     project = Path(project).absolute()  # a relative project would land in ultralytics' runs_dir
     t0 = time.time()
     if resume:
-        last = _find_last(resume, project)
+        last = find_last(resume, project)
         allowed = {"device": device, "workers": workers, **overrides}
         make = lambda: YoloGhostTrainer(overrides={"resume": str(last), **allowed})  # noqa: E731
     else:
@@ -420,29 +341,10 @@ def train(
         if str(device).lower() == "cpu":
             args.setdefault("amp", False)
         make = lambda: YoloGhostTrainer(overrides=args, loss_hyp=loss_hyp)  # noqa: E731
-    with _clear_errors():
+    with clear_errors():
         trainer = make()
         trainer.train()
     return _summary(trainer, compare, time.time() - t0)
-
-
-@contextmanager
-def _clear_errors():
-    """Turn the engine's errors about unusable input into ``ConfigError`` (one line, no traceback in the CLI)."""
-    try:
-        yield
-    except AssertionError as e:  # ultralytics asserts when a resumed run has nothing left to do
-        raise ConfigError(_one_line(e)) from None
-    except FileNotFoundError as e:  # a missing split, or one holding no images
-        raise ConfigError(f"dataset: {_one_line(e)}") from None
-    except RuntimeError as e:
-        if not str(e).startswith("Dataset "):  # ultralytics wraps every dataset-check failure so
-            raise
-        raise ConfigError(_one_line(e)) from None
-
-
-def _one_line(e: BaseException) -> str:
-    return " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(e)).replace("❌", "").split())
 
 
 def check_splits(data_yaml: Path) -> dict[str, Any]:
@@ -453,11 +355,11 @@ def check_splits(data_yaml: Path) -> dict[str, Any]:
     """
     from ultralytics.data.utils import IMG_FORMATS, check_det_dataset
 
-    with _clear_errors():
+    with clear_errors():
         try:
             info = check_det_dataset(str(data_yaml))
         except Exception as e:  # any failure to read the YAML or find its folders
-            raise ConfigError(f"dataset {data_yaml}: {_one_line(e)}") from None
+            raise ConfigError(f"dataset {data_yaml}: {one_line(e)}") from None
     for split in ("train", "val"):
         sources = info.get(split)
         sources = sources if isinstance(sources, list) else [sources]

@@ -10,25 +10,22 @@ and ``validate_classifier`` are the library entry points behind ``train_cls.py``
 from __future__ import annotations
 
 import json
-import os
-import re
 import time
-from contextlib import contextmanager
 from copy import copy
 from pathlib import Path
 from typing import Any
 
 import torch
 from ultralytics.models.yolo.classify import ClassificationTrainer, ClassificationValidator
-from ultralytics.utils import DEFAULT_CFG, LOGGER, RANK
+from ultralytics.utils import LOGGER, RANK
 from ultralytics.utils.torch_utils import unwrap_model
 
 from yolo_ghost.cfg import ConfigError, load_model_cfg, resolve_model_cfg
 from yolo_ghost.classifier import YoloGhostClassifier
 from yolo_ghost.data.shapes_cls import BUILTIN_NAMES, resolve_builtin_cls_dataset
+from yolo_ghost.engine import CpuTrainerMixin, clear_errors, find_last, prepare_offline
 from yolo_ghost.eval.coco import write_json_atomic
 from yolo_ghost.model import model_task
-from yolo_ghost.train import prepare_offline
 
 # The main job's defaults (`python train_cls.py --cfg shufflenetv2-k5-cls.yaml` on the built-in `shapes-cls` set).
 DEFAULT_DATA = "shapes-cls"
@@ -80,7 +77,7 @@ class YoloGhostClassificationValidator(ClassificationValidator):
         return stats
 
 
-class YoloGhostClassificationTrainer(ClassificationTrainer):
+class YoloGhostClassificationTrainer(CpuTrainerMixin, ClassificationTrainer):
     """The ultralytics classification trainer for yolo-ghost classifiers (``model`` is the YAML config).
 
     Differences from ultralytics, each for a reason: the model is a ``YoloGhostClassifier`` built by the yolo-ghost
@@ -88,12 +85,6 @@ class YoloGhostClassificationTrainer(ClassificationTrainer):
     gets every core and the model and images are channels-last (the depthwise convs of the ShuffleNet blocks train
     faster in NHWC); ``last.pt`` and ``best.pt`` are written through a temporary file and a rename.
     """
-
-    def __init__(self, cfg: Any = DEFAULT_CFG, overrides: dict[str, Any] | None = None, _callbacks=None) -> None:
-        prepare_offline()
-        super().__init__(cfg, overrides, _callbacks)
-        if self.device.type == "cpu":
-            torch.set_num_threads(os.cpu_count() or 1)
 
     def get_model(self, cfg: Any = None, weights: torch.nn.Module | None = None, verbose: bool = True):
         """Build the yolo-ghost classifier for this dataset's classes, loading ``weights`` (matching layers) if given."""
@@ -107,38 +98,11 @@ class YoloGhostClassificationTrainer(ClassificationTrainer):
                 m.p = self.args.dropout
         return model
 
-    def set_model_attributes(self) -> None:
-        """As ultralytics, and on CPU the model goes channels-last (``channels_last=False`` turns it off)."""
-        super().set_model_attributes()
-        if self.device.type == "cpu" and self.args.channels_last is not False:
-            self.model = self.model.to(memory_format=torch.channels_last)
-
-    def preprocess_batch(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """As ultralytics; on CPU the images go channels-last like the model."""
-        batch = super().preprocess_batch(batch)
-        if self.device.type == "cpu" and self.args.channels_last is not False:
-            batch["img"] = batch["img"].contiguous(memory_format=torch.channels_last)
-        return batch
-
     def get_validator(self) -> YoloGhostClassificationValidator:
         """The validator that also writes ``metrics.json`` for ``best.pt``."""
         return YoloGhostClassificationValidator(
             self.test_loader, self.save_dir, args=copy(self.args), _callbacks=self.callbacks
         )
-
-    def save_model(self) -> bool:
-        """Write last.pt / best.pt through temporary files, so an interrupted save leaves the previous ones intact."""
-        final = {"last": self.last, "best": self.best}
-        tmp = {k: p.with_name(f".{p.stem}.tmp{os.getpid()}.pt") for k, p in final.items()}
-        self.last, self.best = tmp["last"], tmp["best"]
-        try:
-            saved = super().save_model()
-        finally:
-            self.last, self.best = final["last"], final["best"]
-        for k, p in tmp.items():
-            if p.exists():
-                os.replace(p, final[k])
-        return saved
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -198,38 +162,6 @@ def check_classifier_cfg(cfg: str | Path) -> str:
     return str(cfg) if p.parent == Path(".") and not p.is_file() else str(p.absolute())
 
 
-def _find_last(resume: bool | str | Path, project: Path) -> Path:
-    if not isinstance(resume, bool):
-        p = Path(resume)
-        for candidate in (p, p / "weights" / "last.pt", p / "last.pt"):
-            if candidate.is_file():
-                return candidate.resolve()
-        raise ConfigError(f"--resume {str(resume)!r}: no checkpoint there (give a run folder or its weights/last.pt)")
-    runs = sorted(project.glob("*/weights/last.pt"), key=os.path.getmtime)
-    if not runs:
-        raise ConfigError(f"--resume: no interrupted run under {project} (no */weights/last.pt)")
-    return runs[-1].resolve()
-
-
-@contextmanager
-def _clear_errors():
-    """Turn the engine's errors about unusable input into ``ConfigError`` (one line, no traceback in the CLI)."""
-    try:
-        yield
-    except AssertionError as e:  # ultralytics asserts when a resumed run has nothing left to do
-        raise ConfigError(_one_line(e)) from None
-    except FileNotFoundError as e:
-        raise ConfigError(f"dataset: {_one_line(e)}") from None
-    except RuntimeError as e:
-        if not str(e).startswith("Dataset "):
-            raise
-        raise ConfigError(_one_line(e)) from None
-
-
-def _one_line(e: BaseException) -> str:
-    return " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(e)).replace("❌", "").split())
-
-
 def train_classifier(
     cfg: str | Path | None,
     data: str | Path = DEFAULT_DATA,
@@ -270,7 +202,7 @@ def train_classifier(
     project = Path(project).absolute()
     t0 = time.time()
     if resume:
-        last = _find_last(resume, project)
+        last = find_last(resume, project)
         args: dict[str, Any] = {"resume": str(last), "device": device, "workers": workers, **overrides}
     else:
         if cfg is None:
@@ -296,7 +228,7 @@ def train_classifier(
         }
         if str(device).lower() == "cpu":
             args.setdefault("amp", False)
-    with _clear_errors():
+    with clear_errors():
         trainer = YoloGhostClassificationTrainer(overrides=args)
         trainer.train()
     return _summary(trainer, time.time() - t0)
@@ -364,7 +296,7 @@ def validate_classifier(
         "plots": False,
         **overrides,
     }
-    with _clear_errors():
+    with clear_errors():
         validator = YoloGhostClassificationValidator(save_dir=save_dir, args=args)
         validator()
     LOGGER.info(f"metrics: {save_dir / 'metrics.json'}")

@@ -134,7 +134,7 @@ class CocoDetectionValidator(DetectionValidator):
 
     def __init__(self, dataloader=None, save_dir=None, args=None, _callbacks: dict | None = None) -> None:
         """Arguments as ``DetectionValidator``; ``conf`` defaults to 0.001 and ``max_det`` to 300 as in ultralytics."""
-        from yolo_ghost.train import prepare_offline
+        from yolo_ghost.engine import prepare_offline
 
         prepare_offline()  # the dataset check looks for a plotting font it would otherwise download
         super().__init__(dataloader, save_dir, args, _callbacks)
@@ -389,7 +389,7 @@ def evaluate(
     Raises:
         ConfigError: the weights or the dataset cannot be found or read, or the split holds no images.
     """
-    from yolo_ghost.train import prepare_offline
+    from yolo_ghost.engine import prepare_offline
 
     prepare_offline()  # the dataset check and plots look for a font they would otherwise download
     data_yaml = resolve_data(data)

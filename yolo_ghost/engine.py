@@ -1,0 +1,132 @@
+"""What yolo-ghost's trainers change in the ultralytics engine, written once for the detector and the classifier.
+
+* ``prepare_offline``: training and evaluation never reach for the network.
+* ``CpuTrainerMixin``: on CPU PyTorch gets every core and the model and images are channels-last; ``last.pt`` and
+  ``best.pt`` are written through temporary files and a rename.
+* ``find_last`` / ``clear_errors``: ``--resume`` lookup and the engine's input errors as one-line ``ConfigError``.
+
+It sits below the trainers and the validator and imports neither.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import torch
+from ultralytics.utils import DEFAULT_CFG, USER_CONFIG_DIR
+
+from yolo_ghost.atomic import atomic_write
+from yolo_ghost.cfg import ConfigError
+
+
+def prepare_offline() -> None:
+    """Make sure training never reaches for the network.
+
+    * ``YOLO_OFFLINE=1`` for every process started from here (the DDP workers re-import ultralytics).
+    * ultralytics' anonymous usage events are switched off in this process.
+    * The plotting font: ultralytics looks for ``Arial.ttf`` in its config folder and downloads it when missing; a
+      font matplotlib ships (DejaVu Sans) is placed there under those names instead, once.
+    """
+    os.environ["YOLO_OFFLINE"] = "1"
+    from ultralytics.utils import events
+
+    events.events.enabled = False
+    names = ("Arial.ttf", "Arial.Unicode.ttf")
+    if all((USER_CONFIG_DIR / n).exists() for n in names):
+        return
+    from matplotlib import font_manager
+
+    source = Path(font_manager.findfont("DejaVu Sans", fallback_to_default=True))
+    USER_CONFIG_DIR.mkdir(parents=True, exist_ok=True)
+    for n in names:
+        target = USER_CONFIG_DIR / n
+        if not target.exists():
+            atomic_write(target, lambda tmp: shutil.copyfile(source, tmp))
+
+
+class CpuTrainerMixin:
+    """Put before an ultralytics trainer class: offline, all cores and channels-last on CPU, atomic checkpoints.
+
+    * ultralytics gives PyTorch cpu_count - 1 threads, leaving a core to the loader: on a 2-core machine that halves
+      the compute, while the loader workers of the built-in datasets leave that core mostly idle.
+    * ultralytics uses NHWC on CUDA only. On CPU it pays off for the depthwise convolutions of the Ghost and
+      ShuffleNet blocks, whose backward pass is much slower in NCHW (README, "Train and evaluate").
+      ``channels_last=False`` turns it off; checkpoints are saved NCHW either way (ultralytics converts them).
+    """
+
+    def __init__(self, cfg: Any = DEFAULT_CFG, overrides: dict[str, Any] | None = None, _callbacks: Any = None) -> None:
+        prepare_offline()
+        super().__init__(cfg, overrides, _callbacks)
+        if self.device.type == "cpu":
+            torch.set_num_threads(os.cpu_count() or 1)
+
+    def _channels_last(self) -> bool:
+        return self.device.type == "cpu" and self.args.channels_last is not False
+
+    def set_model_attributes(self) -> None:
+        """As ultralytics, and on CPU also put the model in channels-last (NHWC) memory layout."""
+        super().set_model_attributes()
+        if self._channels_last():
+            self.model = self.model.to(memory_format=torch.channels_last)
+
+    def preprocess_batch(self, batch: dict[str, Any]) -> dict[str, Any]:
+        """As ultralytics; on CPU the images go channels-last like the model (see ``set_model_attributes``)."""
+        batch = super().preprocess_batch(batch)
+        if self._channels_last():
+            batch["img"] = batch["img"].contiguous(memory_format=torch.channels_last)
+        return batch
+
+    def save_model(self) -> bool:
+        """Write last.pt / best.pt through temporary files, so an interrupted save leaves the previous ones intact."""
+        final = {"last": self.last, "best": self.best}
+        tmp = {k: p.with_name(f".{p.stem}.tmp{os.getpid()}.pt") for k, p in final.items()}
+        self.last, self.best = tmp["last"], tmp["best"]
+        try:
+            saved = super().save_model()
+        finally:
+            self.last, self.best = final["last"], final["best"]
+        for k, p in tmp.items():
+            if p.exists():
+                os.replace(p, final[k])
+        return saved
+
+
+def find_last(resume: bool | str | Path, project: Path) -> Path:
+    """The checkpoint ``--resume`` means: the given run folder / ``last.pt``, or (``True``) the newest under
+    ``project``. Raises ``ConfigError`` when there is none."""
+    if isinstance(resume, (str, Path)) and not isinstance(resume, bool):
+        p = Path(resume)
+        for candidate in (p, p / "weights" / "last.pt", p / "last.pt"):
+            if candidate.is_file():
+                return candidate.resolve()
+        raise ConfigError(f"--resume {str(resume)!r}: no checkpoint there (give a run folder or its weights/last.pt)")
+    runs = sorted(project.glob("*/weights/last.pt"), key=os.path.getmtime)
+    if not runs:
+        raise ConfigError(f"--resume: no interrupted run under {project} (no */weights/last.pt)")
+    return runs[-1].resolve()
+
+
+@contextmanager
+def clear_errors() -> Iterator[None]:
+    """Turn the engine's errors about unusable input into ``ConfigError`` (one line, no traceback in the CLI)."""
+    try:
+        yield
+    except AssertionError as e:  # ultralytics asserts when a resumed run has nothing left to do
+        raise ConfigError(one_line(e)) from None
+    except FileNotFoundError as e:  # a missing split, or one holding no images
+        raise ConfigError(f"dataset: {one_line(e)}") from None
+    except RuntimeError as e:
+        if not str(e).startswith("Dataset "):  # ultralytics wraps every dataset-check failure so
+            raise
+        raise ConfigError(one_line(e)) from None
+
+
+def one_line(e: BaseException) -> str:
+    """An exception's message on one line, without ultralytics' colour codes and emoji."""
+    return " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(e)).replace("❌", "").split())
