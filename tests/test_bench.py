@@ -140,11 +140,20 @@ def test_resume_is_per_run(tiny_bench, monkeypatch):
     shutil.copytree(run, resumed)
     (resumed / "results" / "yolov5n-ghost" / "seed1.json").unlink()
     shutil.rmtree(resumed / "train" / "yolov5n-ghost" / "seed1")  # never trained: must be trained now
-    trained = []
+    # the recorded recipe is what the remaining runs train with, whatever the dataset's recipe says today
+    settings = json.loads((resumed / "settings.json").read_text())
+    assert settings["hyp"]["lr0"] == bench.recipe_for(settings["data"]).hyp.get("lr0", bench.YOLOV5_TRAIN_HYP["lr0"])
+    settings["hyp"]["lr0"] = 0.0123
+    (resumed / "settings.json").write_text(json.dumps(settings))
+    trained, hyps = [], []
     real = bench.train
-    monkeypatch.setattr(bench, "train", lambda cfg, **kw: trained.append((cfg, kw["seed"])) or real(cfg, **kw))
+    monkeypatch.setattr(
+        bench, "train", lambda cfg, **kw: trained.append((cfg, kw["seed"])) or hyps.append(kw["hyp"]) or real(cfg, **kw)
+    )
     report = bench.run_bench([], resume=resumed)
-    assert trained == [("yolov5n-ghost.yaml", 1)]
+    assert trained == [("yolov5n-ghost.yaml", 1)] and hyps[0]["lr0"] == 0.0123
+    args = (resumed / "train" / "yolov5n-ghost" / "seed1" / "args.yaml").read_text()
+    assert "lr0: 0.0123" in args
     assert [r["name"] for r in report["rows"]] == ["yolov5n", "yolov5n-ghost"]
     # a run whose training finished but whose scoring was cut off is scored without training again
     (resumed / "results" / "yolov5n-ghost" / "seed0.json").unlink()

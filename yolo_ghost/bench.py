@@ -44,7 +44,7 @@ from yolo_ghost.model import build_model, load_checkpoint, model_task
 from yolo_ghost.pareto import pareto_front, plot_pareto
 from yolo_ghost.profiler import profile_model
 from yolo_ghost.stats import mean_std, welch_interval
-from yolo_ghost.train import DEFAULT_WORKERS, recipe_for, train
+from yolo_ghost.train import DEFAULT_WORKERS, YOLOV5_TRAIN_HYP, recipe_for, train
 
 DEFAULT_PROJECT = "runs/bench"
 SETTINGS_FILE = "settings.json"
@@ -171,6 +171,9 @@ def run_bench(
             "epochs": epochs,
             "imgsz": imgsz,
             "batch": batch,
+            # The recipe's hyperparameters in full, so that a resumed bench trains its remaining runs exactly as
+            # its first ones even if the dataset's recipe has changed in the meantime.
+            "hyp": {**YOLOV5_TRAIN_HYP, **recipe.hyp},
             "device": device,
             "workers": workers,
             "seed": seed,
@@ -244,8 +247,8 @@ def _train_and_score(cfg: str, ckpt: str | None, settings: dict[str, Any], run_d
             t0 = time.time()
             recipe = {k: settings[k] for k in ("data", "epochs", "imgsz", "batch", "device", "workers")}
             train(
-                cfg, **recipe, seed=seed, project=train_dir.parent, name=train_dir.name, exist_ok=True,
-                resume=last if last.is_file() else False, plots=False,
+                cfg, **recipe, hyp=settings.get("hyp"), seed=seed, project=train_dir.parent, name=train_dir.name,
+                exist_ok=True, resume=last if last.is_file() else False, plots=False,
             )  # fmt: skip
             train_seconds = round(time.time() - t0, 1)
         ckpt = str(best if best.is_file() else last)
