@@ -38,7 +38,8 @@ from yolo_ghost.atomic import atomic_write, write_json_atomic
 from yolo_ghost.cfg import ConfigError, load_model_cfg, resolve_model_cfg
 from yolo_ghost.checkpoint import read_checkpoint
 from yolo_ghost.curves import convergence, plot_curves, read_curve, warning_text
-from yolo_ghost.eval.validator import evaluate, resolve_data
+from yolo_ghost.datasets import resolve_data
+from yolo_ghost.eval.validator import evaluate
 from yolo_ghost.latency import LatencyStats, available_backends, measure_latency, paired_ratio
 from yolo_ghost.model import build_model, load_checkpoint, model_task
 from yolo_ghost.pareto import pareto_front, plot_pareto
