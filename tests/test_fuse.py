@@ -33,15 +33,6 @@ def aten_ops(model: nn.Module, x: torch.Tensor) -> Counter[str]:
     return counter.ops
 
 
-def _randomize(model: nn.Module) -> None:
-    g = torch.Generator().manual_seed(0)
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            for t, lo, hi in ((m.weight, 0.5, 1.5), (m.bias, -0.3, 0.3), (m.running_mean, -0.3, 0.3)):
-                t.data = torch.empty_like(t).uniform_(lo, hi, generator=g)
-            m.running_var.data = torch.empty_like(m.running_var).uniform_(0.5, 2.0, generator=g)
-
-
 class OddlyNamed(nn.Module):
     """A depthwise-separable unit whose convs and BatchNorms have names no rule would guess, defined in another order
     than they run, outside any nn.Sequential."""
@@ -93,10 +84,10 @@ def _cfg(block: str) -> dict:
     }
 
 
-def test_oddly_named_block_fuses_exactly_with_no_extra_op(registered):
+def test_oddly_named_block_fuses_exactly_with_no_extra_op(registered, randomize_bn):
     registered("OddlyNamed", OddlyNamed)
     model = build_model(_cfg("OddlyNamed")).eval()
-    _randomize(model)
+    randomize_bn(model)
     x = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(1))
     convs_before = sum(isinstance(m, nn.Conv2d) for m in model.modules())
     with torch.no_grad():
@@ -135,11 +126,11 @@ def test_a_standalone_batchnorm_row_raises_instead_of_becoming_a_conv():
         model.fuse()
 
 
-def test_a_plain_module_needs_an_example_input():
+def test_a_plain_module_needs_an_example_input(randomize_bn):
     with pytest.raises(TypeError, match="pass an example input"):
         fuse_model(nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8)))
     seq = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8)).eval()
-    _randomize(seq)
+    randomize_bn(seq)
     x = torch.randn(1, 3, 16, 16)
     with torch.no_grad():
         ref = seq(x)

@@ -348,7 +348,12 @@ def make_report(rows: Sequence[dict[str, Any]], settings: dict[str, Any]) -> dic
             "params": _ratio(r["params"], base["params"]),
             "gflops": _ratio(r["gflops"], base["gflops"]),
             "mem_mb": _ratio(r["mem_mb"], base["mem_mb"]),
-            **{f"latency_{b}": _paired(r["latency"][b], base["latency"][b]) for b in backends},
+            **{
+                f"latency_{b}": paired_ratio(
+                    LatencyStats.from_dict(r["latency"][b]), LatencyStats.from_dict(base["latency"][b])
+                )
+                for b in backends
+            },
         }
         out_rows.append(r)
     maps = [r["map50_95"] for r in out_rows]
@@ -365,13 +370,6 @@ def make_report(rows: Sequence[dict[str, Any]], settings: dict[str, Any]) -> dic
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "rows": out_rows,
     }
-
-
-def _paired(a: dict[str, Any], b: dict[str, Any]) -> float:
-    """``latency.paired_ratio`` of two latency records as stored in ``bench.json``."""
-    return paired_ratio(
-        LatencyStats(**{**a, "times_ms": tuple(a["times_ms"])}), LatencyStats(**{**b, "times_ms": tuple(b["times_ms"])})
-    )
 
 
 def _ratio(a: float, b: float) -> float:

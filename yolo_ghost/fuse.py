@@ -123,7 +123,14 @@ def example_input(model: nn.Module) -> torch.Tensor:
     s = int(max(stride.tolist())) if isinstance(stride, torch.Tensor) and stride.numel() else 32
     size = max(_PROBE, 2 * s)
     p = next(iter(model.parameters()), None)
-    return torch.zeros(1, int(yaml.get("channels", 3)), size, size, device=p.device if p is not None else None)
+    return torch.zeros(
+        1,
+        int(yaml.get("channels", 3)),
+        size,
+        size,
+        device=p.device if p is not None else None,
+        dtype=p.dtype if p is not None else None,
+    )
 
 
 def _trace(model: nn.Module, x: Any) -> _Trace:

@@ -1,7 +1,8 @@
 """Training on the ultralytics engine: the trainer class and the library entry point ``train``.
 
-``YoloGhostTrainer`` is the ultralytics ``DetectionTrainer`` with the model built by yolo-ghost, the classic YOLOv5
-loss for the anchor-based head (``yolo_ghost.loss``), checkpoints written atomically, and no network use. Its import
+``YoloGhostTrainer`` is the ultralytics ``DetectionTrainer`` with the model built by yolo-ghost, the loss, loss names
+and gains its head declares (``yolo_ghost.blocks.heads``: the classic YOLOv5 loss for the anchor-based head),
+checkpoints written atomically, and no network use. Its import
 path is part of the DDP protocol: ultralytics' generated worker script imports it by name and re-creates it from
 the run arguments, in which ``model`` is the model config (a shipped bare name or an absolute path).
 """
