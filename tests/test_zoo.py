@@ -205,7 +205,7 @@ def test_spconv_at_stride_two_matches_a_3x3_conv_on_odd_sizes_and_fuses():
     x = _rand(1, 16, 33, 17)
     with torch.no_grad():
         ref = holder(x)
-        out = fuse_model(copy.deepcopy(holder))(x)
+        out = fuse_model(copy.deepcopy(holder), x)(x)
     assert ref.shape == nn.Conv2d(16, 32, 3, 2, 1)(x).shape == (1, 32, 17, 9)
     assert ((out - ref).abs().max() / ref.abs().max()).item() < 1e-5
 

@@ -38,7 +38,8 @@ from yolo_ghost.atomic import atomic_write, write_json_atomic
 from yolo_ghost.cfg import ConfigError, load_model_cfg, resolve_model_cfg
 from yolo_ghost.checkpoint import read_checkpoint
 from yolo_ghost.curves import convergence, plot_curves, read_curve, warning_text
-from yolo_ghost.eval.validator import evaluate, resolve_data
+from yolo_ghost.datasets import resolve_data
+from yolo_ghost.eval.validator import evaluate
 from yolo_ghost.latency import LatencyStats, available_backends, measure_latency, paired_ratio
 from yolo_ghost.model import build_model, load_checkpoint, model_task
 from yolo_ghost.pareto import pareto_front, plot_pareto
@@ -350,7 +351,12 @@ def make_report(rows: Sequence[dict[str, Any]], settings: dict[str, Any]) -> dic
             "params": _ratio(r["params"], base["params"]),
             "gflops": _ratio(r["gflops"], base["gflops"]),
             "mem_mb": _ratio(r["mem_mb"], base["mem_mb"]),
-            **{f"latency_{b}": _paired(r["latency"][b], base["latency"][b]) for b in backends},
+            **{
+                f"latency_{b}": paired_ratio(
+                    LatencyStats.from_dict(r["latency"][b]), LatencyStats.from_dict(base["latency"][b])
+                )
+                for b in backends
+            },
         }
         out_rows.append(r)
     maps = [r["map50_95"] for r in out_rows]
@@ -367,13 +373,6 @@ def make_report(rows: Sequence[dict[str, Any]], settings: dict[str, Any]) -> dic
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "rows": out_rows,
     }
-
-
-def _paired(a: dict[str, Any], b: dict[str, Any]) -> float:
-    """``latency.paired_ratio`` of two latency records as stored in ``bench.json``."""
-    return paired_ratio(
-        LatencyStats(**{**a, "times_ms": tuple(a["times_ms"])}), LatencyStats(**{**b, "times_ms": tuple(b["times_ms"])})
-    )
 
 
 def _ratio(a: float, b: float) -> float:

@@ -10,19 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn as nn
 from ultralytics.nn.modules.head import Classify
 from ultralytics.nn.tasks import ClassificationModel
 
 import yolo_ghost.blocks  # noqa: F401  (registers every block)
-from yolo_ghost.builder import check_budget, dry_forward, parse_model
-from yolo_ghost.cfg import ConfigError, load_model_cfg
-from yolo_ghost.fuse import fuse_model
+from yolo_ghost.builder import dry_forward
+from yolo_ghost.yaml_model import YamlModelMixin
 
 _PROBE = 64  # dry-run size: stride-32 backbones still see a 2 x 2 map
 
 
-class YoloGhostClassifier(ClassificationModel):
+class YoloGhostClassifier(YamlModelMixin, ClassificationModel):
     """An image classifier built from a yolo-ghost YAML ending in a classification head (``ClassifyHead``).
 
     Args:
@@ -42,32 +40,10 @@ class YoloGhostClassifier(ClassificationModel):
         nc: int | None = None,
         verbose: bool = False,
     ) -> None:
-        nn.Module.__init__(self)
-        self.yaml = load_model_cfg(cfg)
-        self.yaml["channels"] = ch
-        if nc is not None and nc != self.yaml.get("nc"):
-            self.yaml["nc"] = nc
-        check_budget(self.yaml, ch)  # the parameter count, before any weight is allocated
-        self.model, self.save = parse_model(self.yaml, ch=ch)
-        head = self.model[-1]
-        if not isinstance(head, Classify):
-            raise ConfigError(f"layer {head.i}: a classifier must end in a classification head, got {head.type}")
+        self.build_layers(cfg, ch, nc, Classify, "a classifier must end in a classification head")
         self.model.eval()  # a dry run names the layer a bad row breaks; eval keeps BatchNorm statistics untouched
         dry_forward(self.model, self.save, torch.zeros(1, ch, _PROBE, _PROBE))
         self.model.train()
         self.stride = torch.Tensor([1])  # no stride constraint, as in ultralytics
-        self.names = {i: f"{i}" for i in range(self.yaml["nc"])}
         if verbose:
             self.info()
-
-    def fuse(self, verbose: bool = False) -> YoloGhostClassifier:
-        """Fold every BatchNorm into its conv (all blocks, not only ultralytics ``Conv``) for inference."""
-        if not self.is_fused():
-            fuse_model(self)
-            if verbose:
-                self.info()
-        return self
-
-    def is_fused(self) -> bool:
-        """True once no BatchNorm is left anywhere in the model."""
-        return not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.modules())

@@ -11,7 +11,6 @@ It sits below the trainers and the validator and imports neither.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +22,7 @@ from ultralytics.utils import DEFAULT_CFG, USER_CONFIG_DIR
 
 from yolo_ghost.atomic import atomic_write
 from yolo_ghost.cfg import ConfigError
+from yolo_ghost.cfg.errors import one_line
 
 
 def prepare_offline() -> None:
@@ -138,8 +138,3 @@ def clear_errors() -> Iterator[None]:
         if not str(e).startswith("Dataset "):  # ultralytics wraps every dataset-check failure so
             raise
         raise ConfigError(one_line(e)) from None
-
-
-def one_line(e: BaseException) -> str:
-    """An exception's message on one line, without ultralytics' colour codes and emoji."""
-    return " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(e)).replace("❌", "").split())

@@ -17,9 +17,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from yolo_ghost.atomic import atomic_write
 from yolo_ghost.cfg import ConfigError
-from yolo_ghost.eval.coco import atomic_write
-from yolo_ghost.eval.validator import checkpoint_imgsz
+from yolo_ghost.checkpoint import checkpoint_imgsz
 from yolo_ghost.model import build_model, load_checkpoint, model_task
 
 INPUT_NAME = "images"

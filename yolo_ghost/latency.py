@@ -50,6 +50,11 @@ class LatencyStats:
         """The fields as a plain dict (for JSON / CSV)."""
         return {**asdict(self), "times_ms": list(self.times_ms)}
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> LatencyStats:
+        """The inverse of ``as_dict`` (a record read back from JSON)."""
+        return cls(**{**d, "times_ms": tuple(d.get("times_ms", ()))})
+
 
 def available_backends() -> list[str]:
     """The backends this machine can time: the CPU ones, plus CUDA ones when a GPU is visible."""

@@ -20,8 +20,6 @@ import torch
 import torch.nn as nn
 from ultralytics.utils.metrics import bbox_iou
 
-from yolo_ghost.blocks.heads import AnchorDetect
-
 # YOLOv5's hyp.scratch-low gains and matching threshold, before the per-model scaling below.
 DEFAULT_LOSS_HYP: dict[str, float] = {
     "box": 0.05,
@@ -67,21 +65,22 @@ def _train_imgsz(model: nn.Module) -> float:
 
 
 class YOLOv5Loss:
-    """The YOLOv5 training loss for an ``AnchorDetect`` head, called by the ultralytics engine as ``criterion(preds, batch)``.
+    """The YOLOv5 training loss for an anchor-based head (``AnchorDetect``), called by the ultralytics engine as ``criterion(preds, batch)``.
 
     Gains follow YOLOv5's ``train.py`` scaling of its hyperparameters: ``box *= 3 / nl``,
     ``cls *= nc / 80 * 3 / nl`` and ``obj *= (imgsz / 640) ** 2 * 3 / nl``, so the YAML's hyp values keep their
     meaning across heads, class counts and image sizes.
 
     Args:
-        model: the de-parallelised detection model; its last layer must be an ``AnchorDetect``. Hyperparameters are
+        model: the de-parallelised detection model; its last layer must be an anchor head (``nc``, ``na``, ``nl`` and
+            ``anchors_grid_units``, as ``AnchorDetect`` has them). Hyperparameters are
             read from ``model.yaml["loss_hyp"]`` (obj, cls_pw, obj_pw, anchor_t, label_smoothing, and box/cls when
             given there), else ``model.args`` (box, cls, imgsz), else YOLOv5's hyp.scratch-low values.
     """
 
     def __init__(self, model: nn.Module) -> None:
         head = model.model[-1]
-        if not isinstance(head, AnchorDetect):
+        if not hasattr(head, "anchors_grid_units"):
             raise TypeError(f"YOLOv5Loss needs an anchor-based Detect head, got {type(head).__name__}")
         self.head = head
         self.nc, self.na, self.nl = head.nc, head.na, head.nl

@@ -18,11 +18,12 @@ from ultralytics.utils import LOGGER
 from ultralytics.utils.torch_utils import initialize_weights
 
 import yolo_ghost.blocks  # noqa: F401  (registers every block)
-from yolo_ghost.blocks.heads import AnchorDetect
-from yolo_ghost.builder import check_budget, dry_forward, parse_model
+from yolo_ghost.blocks.heads import head_loss
+from yolo_ghost.builder import dry_forward, parse_model
 from yolo_ghost.cfg import ConfigError, load_model_cfg
+from yolo_ghost.cfg.errors import one_line
 from yolo_ghost.checkpoint import UnsafeCheckpointError, install, trusted
-from yolo_ghost.fuse import fuse_model
+from yolo_ghost.yaml_model import YamlModelMixin
 
 install()  # every checkpoint the ultralytics engine loads from now on is read with weights_only=True
 
@@ -30,7 +31,7 @@ install()  # every checkpoint the ultralytics engine loads from now on is read w
 _PROBE = 128
 
 
-class YoloGhostModel(DetectionModel):
+class YoloGhostModel(YamlModelMixin, DetectionModel):
     """A YOLOv5-style detector built from a yolo-ghost YAML, trainable and runnable by the ultralytics engine.
 
     Args:
@@ -47,18 +48,8 @@ class YoloGhostModel(DetectionModel):
         nc: int | None = None,
         verbose: bool = False,
     ) -> None:
-        nn.Module.__init__(self)
-        self.yaml = load_model_cfg(cfg)
-        self.yaml["channels"] = ch
-        if nc is not None and nc != self.yaml.get("nc"):
-            self.yaml["nc"] = nc
-        check_budget(self.yaml, ch)  # the parameter count, before any weight is allocated
-        self.model, self.save = parse_model(self.yaml, ch=ch)
-        self.names = {i: f"{i}" for i in range(self.yaml["nc"])}
+        head = self.build_layers(cfg, ch, nc, Detect, "a detection model must end in a Detect head")
         self.inplace = self.yaml.get("inplace", True)
-        head = self.model[-1]
-        if not isinstance(head, Detect):
-            raise ConfigError(f"layer {head.i}: a detection model must end in a Detect head, got {head.type}")
         head.inplace = self.inplace
         self.model.eval()  # the probe must not touch BatchNorm statistics
         feats = dry_forward(self.model, self.save, torch.zeros(1, ch, _PROBE, _PROBE))
@@ -71,34 +62,19 @@ class YoloGhostModel(DetectionModel):
         except Exception as e:  # a head fed maps it cannot initialise on (wrong count or shape of inputs)
             raise ConfigError(
                 f"layer {head.i} ({head.type}): cannot set up the head on inputs of shapes "
-                f"{[tuple(f.shape) for f in feats]}: {type(e).__name__}: {' '.join(str(e).split())[:200]}; check "
+                f"{[tuple(f.shape) for f in feats]}: {one_line(e, typed=True, limit=200)}; check "
                 "its 'from' and args"
             ) from None
         if verbose:
             self.info()
 
-    def fuse(self, verbose: bool = False, imgsz: int = 640) -> YoloGhostModel:
-        """Fold every BatchNorm into its conv (all blocks, not only ultralytics ``Conv``) for inference."""
-        if not self.is_fused():
-            fuse_model(self)
-            head = self.model[-1]
-            if isinstance(head, Detect):
-                head.fuse()
-            if verbose:
-                self.info(imgsz=imgsz)
-        return self
-
-    def is_fused(self) -> bool:
-        """True once no BatchNorm is left anywhere in the model."""
-        return not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.modules())
-
     def load(self, weights: dict[str, Any] | nn.Module, verbose: bool = True) -> None:
         """Copy every tensor whose name and shape match from ``weights`` (a checkpoint dict or a model) into this one.
 
-        ``DetectionModel.load`` inspects the anchor-free head's branches (``cv2``), which the anchor head does not
-        have, so that head takes the plain name-and-shape transfer (the rule ultralytics applies to the other layers).
+        ``DetectionModel.load`` inspects the anchor-free head's branches (``cv2``); a head without them declares
+        ``load_by_name_and_shape`` and takes the plain name-and-shape transfer (ultralytics' rule for the other layers).
         """
-        if not isinstance(self.model[-1], AnchorDetect):
+        if not getattr(self.model[-1], "load_by_name_and_shape", False):
             super().load(weights, verbose=verbose)
             return
         src = (weights.get("ema") or weights["model"]) if isinstance(weights, dict) else weights
@@ -110,12 +86,9 @@ class YoloGhostModel(DetectionModel):
             LOGGER.info(f"Transferred {len(matched)}/{len(dst)} items from pretrained weights")
 
     def init_criterion(self) -> nn.Module:
-        """The classic YOLOv5 loss for the anchor-based head, the ultralytics loss for the anchor-free one."""
-        if isinstance(self.model[-1], AnchorDetect):
-            from yolo_ghost.loss import YOLOv5Loss
-
-            return YOLOv5Loss(self)
-        return super().init_criterion()
+        """The loss the head declares (``make_loss``: the classic YOLOv5 loss for the anchor head), else ultralytics'."""
+        criterion = head_loss(self.model[-1], self)
+        return criterion if criterion is not None else super().init_criterion()
 
 
 def build_model(
@@ -163,9 +136,22 @@ def load_checkpoint(
     except UnsafeCheckpointError:
         raise
     except Exception as e:  # torch and ultralytics raise TypeError, AttributeError, OverflowError... on bad files
-        text = " ".join(str(e).replace("❌️", "").replace("ERROR", "").split())[:300]
-        raise ConfigError(f"weights {str(weights)!r}: not a model checkpoint ({type(e).__name__}: {text})") from None
+        raise ConfigError(
+            f"weights {str(weights)!r}: not a model checkpoint ({one_line(e, typed=True, limit=300)})"
+        ) from None
     return model
+
+
+def model_head(cfg: str | Path | dict[str, Any], ch: int = 3) -> nn.Module:
+    """The last layer of a config, built on the meta device: no weights allocated, no forward pass.
+
+    What a head declares (its loss, loss names and training gains, ``yolo_ghost.blocks.heads``) can so be asked
+    before the model exists, e.g. to set the trainer's arguments.
+    """
+    d = load_model_cfg(cfg)
+    with torch.device("meta"):
+        layers, _ = parse_model(d, ch=ch)
+    return layers[-1]
 
 
 def model_task(d: dict[str, Any]) -> str:

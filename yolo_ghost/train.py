@@ -1,7 +1,8 @@
 """Training on the ultralytics engine: the trainer class and the library entry point ``train``.
 
-``YoloGhostTrainer`` is the ultralytics ``DetectionTrainer`` with the model built by yolo-ghost, the classic YOLOv5
-loss for the anchor-based head (``yolo_ghost.loss``), checkpoints written atomically, and no network use. Its import
+``YoloGhostTrainer`` is the ultralytics ``DetectionTrainer`` with the model built by yolo-ghost, the loss, loss names
+and gains its head declares (``yolo_ghost.blocks.heads``: the classic YOLOv5 loss for the anchor-based head),
+checkpoints written atomically, and no network use. Its import
 path is part of the DDP protocol: ultralytics' generated worker script imports it by name and re-creates it from
 the run arguments, in which ``model`` is the model config (a shipped bare name or an absolute path).
 """
@@ -23,13 +24,14 @@ from ultralytics.utils import DEFAULT_CFG, LOCAL_RANK, LOGGER, RANK
 from ultralytics.utils.torch_utils import strip_optimizer, torch_distributed_zero_first, unwrap_model
 
 from yolo_ghost.atomic import atomic_write
-from yolo_ghost.blocks.heads import AnchorDetect
-from yolo_ghost.cfg import ConfigError, load_model_cfg, resolve_model_cfg
+from yolo_ghost.blocks.heads import head_loss_names, head_train_gains
+from yolo_ghost.cfg import ConfigError, resolve_model_cfg
 from yolo_ghost.curves import convergence, read_curve, warning_text
-from yolo_ghost.engine import CpuTrainerMixin, clear_errors, find_last, one_line, prepare_offline
-from yolo_ghost.eval.validator import CocoDetectionValidator, resolve_data
-from yolo_ghost.loss import DEFAULT_LOSS_HYP, LOSS_NAMES, LOSS_ONLY_KEYS
-from yolo_ghost.model import YoloGhostModel, build_model
+from yolo_ghost.datasets import check_splits, resolve_data
+from yolo_ghost.engine import CpuTrainerMixin, clear_errors, find_last, prepare_offline
+from yolo_ghost.eval.validator import CocoDetectionValidator
+from yolo_ghost.loss import LOSS_ONLY_KEYS
+from yolo_ghost.model import YoloGhostModel, build_model, model_head
 
 DEFAULT_WORKERS = 2
 DEFAULT_PROJECT = "runs/train"
@@ -107,8 +109,6 @@ def recipe_for(data: str | Path) -> Recipe:
     return DATASET_RECIPES.get(str(data).strip().lower().removesuffix(".yaml"), YOLOV5_RECIPE)
 
 
-# The classic loss's gains in ultralytics' argument names (they mean 7.5 / 0.5 for the anchor-free loss).
-ANCHOR_HEAD_GAINS = {"box": DEFAULT_LOSS_HYP["box"], "cls": DEFAULT_LOSS_HYP["cls"]}
 # YOLOv5 hyp-file keys with no effect here: `iou_t` is unused in YOLOv5 as well, `anchors` is AutoAnchor's count.
 _IGNORED_HYP_KEYS = ("iou_t", "anchors")
 
@@ -158,11 +158,7 @@ class YoloGhostTrainer(CpuTrainerMixin, DetectionTrainer):
 
     def get_validator(self):
         """The pycocotools validator (ultralytics' own until it is installed), with this head's loss names."""
-        head = unwrap_model(self.model).model[-1]
-        if isinstance(head, AnchorDetect):
-            self.loss_names = LOSS_NAMES
-        else:
-            self.loss_names = ("box_loss", "cls_loss", "dfl_loss" if head.reg_max > 1 else "l1_loss")
+        self.loss_names = head_loss_names(unwrap_model(self.model).model[-1])
         validator = CocoDetectionValidator(
             self.test_loader, save_dir=self.save_dir, args=copy(self.args), _callbacks=self.callbacks
         )
@@ -197,8 +193,14 @@ class YoloGhostTrainer(CpuTrainerMixin, DetectionTrainer):
 
 
 def resolve_dataset(data: str | Path) -> Path:
-    """A dataset YAML from a path, a built-in dataset name (``shapes``) or a shipped dataset YAML name."""
-    return Path(resolve_data(data))
+    """The dataset YAML ``train`` uses (``yolo_ghost.datasets.resolve_data``; a seam tests replace)."""
+    return resolve_data(data)
+
+
+def train_gains(cfg: str | Path | dict[str, Any]) -> dict[str, float]:
+    """The ultralytics loss-gain arguments the config's head declares (the YOLOv5 gains for the anchor head, none
+    for ultralytics' anchor-free heads), read before the model is built (``yolo_ghost.model.model_head``)."""
+    return head_train_gains(model_head(cfg))
 
 
 def load_hyp(hyp: str | Path | dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, float]]:
@@ -242,18 +244,6 @@ def _model_arg(cfg: str | Path) -> str:
     if p.parent == Path(".") and not p.is_file():
         return str(cfg)
     return str(p.absolute())
-
-
-def _is_anchor_head(cfg: str | Path) -> bool:
-    return bool(_detect_args(load_model_cfg(cfg)))
-
-
-def _detect_args(d: dict[str, Any]) -> bool:
-    try:
-        args = d["head"][-1][3]
-    except (KeyError, IndexError, TypeError):
-        return False
-    return isinstance(args, list) and len(args) >= 2
 
 
 def train(
@@ -322,7 +312,7 @@ def train(
         args: dict[str, Any] = {
             **YOLOV5_TRAIN_HYP,
             **recipe.hyp,
-            **(ANCHOR_HEAD_GAINS if _is_anchor_head(model_arg) else {}),
+            **train_gains(model_arg),
             **train_hyp,
             **overrides,
             "model": model_arg,
@@ -345,36 +335,6 @@ def train(
         trainer = make()
         trainer.train()
     return _summary(trainer, compare, time.time() - t0)
-
-
-def check_splits(data_yaml: Path) -> dict[str, Any]:
-    """Check a dataset YAML the way the trainer will and make sure its train and val splits hold images.
-
-    Raises ``ConfigError`` naming the split and folder; corrupt images and bad label rows are not errors here (the
-    ultralytics loader skips them and reports how many).
-    """
-    from ultralytics.data.utils import IMG_FORMATS, check_det_dataset
-
-    with clear_errors():
-        try:
-            info = check_det_dataset(str(data_yaml))
-        except Exception as e:  # any failure to read the YAML or find its folders
-            raise ConfigError(f"dataset {data_yaml}: {one_line(e)}") from None
-    for split in ("train", "val"):
-        sources = info.get(split)
-        sources = sources if isinstance(sources, list) else [sources]
-        n = 0
-        for src in sources:
-            p = Path(str(src))
-            if p.is_dir():
-                n += sum(1 for f in p.rglob("*") if f.suffix[1:].lower() in IMG_FORMATS)
-            elif p.is_file():
-                n += sum(1 for line in p.read_text().splitlines() if line.strip())
-        if n == 0:
-            raise ConfigError(
-                f"dataset {data_yaml}: the {split!r} split ({', '.join(map(str, sources))}) holds no images"
-            )
-    return info
 
 
 def _summary(trainer: YoloGhostTrainer, compare: str | Path | None, seconds: float) -> dict[str, Any]:

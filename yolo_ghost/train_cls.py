@@ -20,11 +20,11 @@ from ultralytics.models.yolo.classify import ClassificationTrainer, Classificati
 from ultralytics.utils import LOGGER, RANK
 from ultralytics.utils.torch_utils import unwrap_model
 
+from yolo_ghost.atomic import write_json_atomic
 from yolo_ghost.cfg import ConfigError, load_model_cfg, resolve_model_cfg
 from yolo_ghost.classifier import YoloGhostClassifier
 from yolo_ghost.data.shapes_cls import BUILTIN_NAMES, resolve_builtin_cls_dataset
 from yolo_ghost.engine import CpuTrainerMixin, clear_errors, find_last, prepare_offline
-from yolo_ghost.eval.coco import write_json_atomic
 from yolo_ghost.model import model_task
 
 # The main job's defaults (`python train_cls.py --cfg shufflenetv2-k5-cls.yaml` on the built-in `shapes-cls` set).

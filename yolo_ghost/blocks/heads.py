@@ -1,5 +1,11 @@
 """Detection heads: the classic anchor-based YOLOv5 head and the anchor-free ultralytics ``Detect``.
 
+A head declares what training it needs, and the model, the trainer and the loss ask it (``head_loss``,
+``head_loss_names``, ``head_train_gains``): ``make_loss(model)`` returns its criterion, ``loss_names`` names the loss
+terms, ``train_gains`` gives the ultralytics hyperparameters (``box``, ``cls``) that loss reads. A head that declares
+none of them (ultralytics' own ``Detect`` family) trains with the ultralytics engine's loss and gains. A new head
+family declares them on its class, in its own file.
+
 In a YAML both are written ``Detect``: the YOLOv5 dialect passes ``[nc, anchors]`` and gets the anchor-based
 head, the ultralytics dialect passes ``[nc]`` and gets the anchor-free one, as each of those projects reads it.
 YOLOv10's NMS-free ``v10Detect`` is registered as ultralytics defines it.
@@ -8,13 +14,16 @@ YOLOv10's NMS-free ``v10Detect`` is registered as ultralytics defines it.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import Any
 
 import torch
 import torch.nn as nn
 from ultralytics.nn.modules.head import Detect as _UltralyticsDetect
 from ultralytics.nn.modules.head import v10Detect
 
+from yolo_ghost.loss import DEFAULT_LOSS_HYP, LOSS_NAMES, YOLOv5Loss
 from yolo_ghost.registry import register_block
 
 # AutoAnchor-free defaults for YAMLs that write `anchors: 3` (YOLOv5's P5 and P6 anchors, in pixels).
@@ -70,6 +79,19 @@ class AnchorDetect(_UltralyticsDetect):
         self.register_buffer("anchor_wh", torch.tensor(anchors, dtype=torch.float32).view(self.nl, self.na, 2))
         self.m = nn.ModuleList(nn.Conv2d(c, self.no * self.na, 1) for c in ch)
         self._grids: dict[int, tuple[torch.Size, torch.Tensor, torch.Tensor]] = {}
+
+    # What the trainer asks of a head: the classic YOLOv5 loss, its three terms, and its gains under the ultralytics
+    # argument names (which mean 7.5 / 0.5 for the anchor-free loss).
+    loss_names = LOSS_NAMES
+    train_gains: Mapping[str, float] = MappingProxyType(
+        {"box": DEFAULT_LOSS_HYP["box"], "cls": DEFAULT_LOSS_HYP["cls"]}
+    )
+    # ultralytics' weight transfer inspects the anchor-free branches (cv2, cv3); this head takes plain name-and-shape.
+    load_by_name_and_shape = True
+
+    def make_loss(self, model: nn.Module) -> YOLOv5Loss:
+        """The classic YOLOv5 loss for ``model`` (whose last layer is this head)."""
+        return YOLOv5Loss(model)
 
     # Attributes the ultralytics Detect machinery reads; the anchor head has no such branches.
     cv2 = None
@@ -146,6 +168,26 @@ class AnchorDetect(_UltralyticsDetect):
     def _apply(self, fn):
         self._grids = {}
         return super()._apply(fn)
+
+
+def head_loss(head: nn.Module, model: nn.Module) -> Any | None:
+    """The criterion ``head`` declares for ``model`` (``make_loss``), or None for the ultralytics engine's own loss."""
+    make = getattr(head, "make_loss", None)
+    return make(model) if callable(make) else None
+
+
+def head_loss_names(head: nn.Module) -> tuple[str, ...]:
+    """The names of the loss terms ``head`` trains with; an ultralytics anchor-free head has box, cls and DFL (or L1
+    when it regresses boxes directly, ``reg_max == 1``)."""
+    names = getattr(head, "loss_names", None)
+    if names is not None:
+        return tuple(names)
+    return ("box_loss", "cls_loss", "dfl_loss" if getattr(head, "reg_max", 16) > 1 else "l1_loss")
+
+
+def head_train_gains(head: nn.Module) -> dict[str, float]:
+    """The ultralytics loss-gain arguments ``head``'s loss needs (``{}``: the engine's defaults)."""
+    return dict(getattr(head, "train_gains", None) or {})
 
 
 def build_anchor_free_detect(

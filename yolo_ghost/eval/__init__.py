@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from yolo_ghost.eval.coco import STAT_KEYS, format_report, image_id_map, run_cocoeval, write_json_atomic, yolo_to_coco
+from yolo_ghost.eval.coco import STAT_KEYS, format_report, image_id_map, run_cocoeval, yolo_to_coco
 
 __all__ = [
     "STAT_KEYS",
@@ -19,13 +19,16 @@ __all__ = [
     "image_id_map",
     "resolve_data",
     "run_cocoeval",
-    "write_json_atomic",
     "yolo_to_coco",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    if name in {"CocoDetectionValidator", "evaluate", "resolve_data"}:
+    if name == "resolve_data":  # its home is yolo_ghost.datasets; kept here for existing importers
+        from yolo_ghost.datasets import resolve_data
+
+        return resolve_data
+    if name in {"CocoDetectionValidator", "evaluate"}:
         from yolo_ghost.eval import validator
 
         return getattr(validator, name)

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from yolo_ghost.atomic import atomic_write, write_json_atomic  # noqa: F401  (their old home; kept for importers)
+from yolo_ghost.atomic import write_json_atomic
 
 LOGGER = logging.getLogger(__name__)
 

@@ -21,9 +21,12 @@ import torch
 from ultralytics.models.yolo.detect import DetectionValidator
 from ultralytics.utils import LOGGER, RANK
 
+from yolo_ghost.atomic import write_json_atomic
 from yolo_ghost.cfg import ConfigError
-from yolo_ghost.checkpoint import read_checkpoint, trusted
-from yolo_ghost.eval.coco import STAT_KEYS, format_report, image_id_map, run_cocoeval, write_json_atomic, yolo_to_coco
+from yolo_ghost.checkpoint import checkpoint_imgsz, trusted
+from yolo_ghost.datasets import check_splits, resolve_data
+from yolo_ghost.engine import prepare_offline
+from yolo_ghost.eval.coco import STAT_KEYS, format_report, image_id_map, run_cocoeval, yolo_to_coco
 
 # YOLOv5's val.py defaults (ultralytics uses iou=0.7 for NMS; YOLOv5 reports its numbers with 0.6).
 DEFAULT_CONF = 0.001
@@ -31,34 +34,6 @@ DEFAULT_IOU = 0.6
 DEFAULT_MAX_DET = 300
 DEFAULT_IMGSZ = 640
 DEFAULT_PROJECT = "runs/val"
-
-
-def resolve_data(data: str | Path) -> Path:
-    """The dataset YAML for ``data``: an existing file, a built-in dataset name (``shapes``), or a shipped YAML name.
-
-    This is the one place where a dataset *name* becomes a YAML path (``train_det.py`` and ``val_det.py`` use it).
-
-    Raises:
-        ConfigError: nothing of that name exists.
-    """
-    p = Path(data)
-    if p.is_file():
-        return p.resolve()
-    try:
-        from yolo_ghost.data.shapes import resolve_builtin_dataset
-    except ModuleNotFoundError as e:  # the built-in datasets are optional; a broken module must still fail loudly
-        if e.name not in {"yolo_ghost.data.shapes", "yolo_ghost.data"}:
-            raise
-    else:
-        found = resolve_builtin_dataset(str(data))
-        if found is not None:
-            return Path(found)
-    from yolo_ghost.cfg import resolve_data_cfg
-
-    try:
-        return resolve_data_cfg(data).resolve()
-    except ConfigError as e:
-        raise ConfigError(f"{e}; give a dataset YAML path or the built-in name 'shapes'") from None
 
 
 def _json_key_path(data: dict[str, Any], split: str) -> Path | None:
@@ -134,8 +109,6 @@ class CocoDetectionValidator(DetectionValidator):
 
     def __init__(self, dataloader=None, save_dir=None, args=None, _callbacks: dict | None = None) -> None:
         """Arguments as ``DetectionValidator``; ``conf`` defaults to 0.001 and ``max_det`` to 300 as in ultralytics."""
-        from yolo_ghost.engine import prepare_offline
-
         prepare_offline()  # the dataset check looks for a plotting font it would otherwise download
         super().__init__(dataloader, save_dir, args, _callbacks)
         self.final = False
@@ -295,53 +268,6 @@ class CocoDetectionValidator(DetectionValidator):
 # Library entry point
 
 
-def checkpoint_imgsz(weights: Path, trust: bool = False) -> int | None:
-    """The image size a ``.pt`` checkpoint was trained at (``train_args.imgsz``), if it records one.
-
-    The file is read safely (``yolo_ghost.checkpoint.read_checkpoint``; ``trust=True`` runs code from it) and must
-    hold a model, so a bad file is refused here with one line rather than deep inside the validator.
-
-    Raises:
-        ConfigError: a ``.pt`` file that is unreadable, needs a type outside the allow-list or holds no model.
-    """
-    if weights.suffix != ".pt":  # an exported model: the ultralytics backend reads its metadata
-        return None
-    ckpt = read_checkpoint(weights, trust=trust)
-    if not isinstance(ckpt.get("ema") or ckpt.get("model"), torch.nn.Module):
-        raise ConfigError(
-            f"weights {str(weights)!r}: holds no model (a checkpoint keeps it under 'ema' or 'model'; keys: "
-            f"{sorted(map(str, ckpt))[:8]})"
-        )
-    imgsz = (ckpt.get("train_args") or {}).get("imgsz")
-    return int(imgsz) if isinstance(imgsz, (int, float)) else None
-
-
-def _check_split(data_yaml: Path, split: str) -> None:
-    """Read the dataset YAML as the validator will and make sure ``split`` holds images.
-
-    Raises:
-        ConfigError: the YAML is unusable or the split is missing or empty (the message names the folder).
-    """
-    from ultralytics.data.utils import IMG_FORMATS, check_det_dataset
-
-    try:
-        info = check_det_dataset(str(data_yaml), autodownload=False, split=split)
-    except Exception as e:  # ultralytics raises FileNotFoundError, SyntaxError, TypeError... for unusable YAMLs
-        msg = " ".join(str(e).replace("❌", "").split())
-        raise ConfigError(f"dataset {data_yaml}: {msg}") from None
-    sources = info.get(split)
-    sources = sources if isinstance(sources, list) else [sources]
-    n = 0
-    for src in sources:
-        p = Path(str(src))
-        if p.is_dir():
-            n += sum(1 for f in p.rglob("*") if f.suffix[1:].lower() in IMG_FORMATS)
-        elif p.is_file():
-            n += sum(1 for line in p.read_text().splitlines() if line.strip())
-    if n == 0:
-        raise ConfigError(f"dataset {data_yaml}: the {split!r} split ({', '.join(map(str, sources))}) holds no images")
-
-
 def evaluate(
     weights: str | Path | torch.nn.Module,
     data: str | Path,
@@ -389,11 +315,9 @@ def evaluate(
     Raises:
         ConfigError: the weights or the dataset cannot be found or read, or the split holds no images.
     """
-    from yolo_ghost.engine import prepare_offline
-
     prepare_offline()  # the dataset check and plots look for a font they would otherwise download
     data_yaml = resolve_data(data)
-    _check_split(data_yaml, split)
+    check_splits(data_yaml, (split,))
     model = weights if isinstance(weights, torch.nn.Module) else None
     if model is None:
         path = Path(weights)
