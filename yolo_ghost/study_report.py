@@ -132,7 +132,7 @@ def judge(conclusion: Conclusion, top1_runs: Mapping[str, Sequence[float]]) -> t
         ok = _holds(c, d)
         outcomes.append(ok)
         what = {">": "more accurate than", "<": "less accurate than"}.get(
-            c.relation, f"at most {EQUIVALENCE_MARGIN:.0%} top-1 below"
+            c.relation, f"at most {EQUIVALENCE_MARGIN:.2f} top-1 below"
         )
         ci = "no interval (1 seed)" if d.low is None else f"[{d.low:+.4f}, {d.high:+.4f}]"
         verdict = {True: "confirmed", False: "contradicted", None: "undecided"}[ok]
@@ -226,9 +226,12 @@ def study_page(report: Mapping[str, Any], figures: Mapping[str, str]) -> str:
         "",
         f"Top-1 / top-5: mean ± std over seeds of best.pt on the val split; Δ with Welch's t 95% interval against "
         f"the baseline; latency: batch 1 at {s['latency_imgsz']}x{s['latency_imgsz']}, BN fused, median of the "
-        f"bench's interleaved rounds, (x) = ratio to the baseline. The study's own ranking: "
+        f"bench's interleaved rounds, (x) = ratio to the baseline. The study's own figures: "
         + ", ".join(f"{v.name} {v.top1:.3f}" for v in sorted(STUDY, key=lambda v: -(v.top1 or 0)) if v.top1)
-        + ", with k5 above all; it gives no figure for the baseline and se.",
+        + "".join(f"; {v.name}: {v.top1_note}" for v in STUDY if v.top1 is None and v.top1_note)
+        + "; no figure for "
+        + ", ".join(v.name for v in STUDY if v.top1 is None and not v.top1_note)
+        + ".",
         "",
         (
             f"{STILL_IMPROVING_MARK} still improving at the last epoch (val top-1 gained more than 5% of its final "
@@ -243,7 +246,7 @@ def study_page(report: Mapping[str, Any], figures: Mapping[str, str]) -> str:
         "",
         "A conclusion is **reproduced** when every claim it makes is confirmed by the 95% Welch interval of the "
         "top-1 difference, **not reproduced** when an interval contradicts one, **not significant** when an "
-        f'interval does not decide; "almost no accuracy cost" means at most {EQUIVALENCE_MARGIN:.0%} top-1 below. '
+        f'interval does not decide; "almost no accuracy cost" means at most {EQUIVALENCE_MARGIN:.2f} top-1 below. '
         "Accuracy on our built-in set, not CIFAR-10: the ranking is what can carry over, not the figures.",
         "",
     ]
