@@ -287,7 +287,9 @@ def publish_study(run_dir: str | Path, out: str | Path = "docs/shufflenet_study.
     run_dir, out = Path(run_dir), Path(out)
     report_path = run_dir / "bench.json"
     if not report_path.is_file():
-        raise FileNotFoundError(f"{report_path}: no bench report; finish the bench first (bench --resume {run_dir})")
+        raise FileNotFoundError(
+            f"{report_path}: no bench report; finish the bench first (python -m yolo_ghost bench --resume {run_dir})"
+        )
     report = json.loads(report_path.read_text())
     if report["settings"].get("task") != "classify":
         raise ValueError(f"{run_dir}: not a classifier bench (task {report['settings'].get('task', 'detect')!r})")
