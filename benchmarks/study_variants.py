@@ -1,7 +1,7 @@
 """The ShuffleNet V2 variant configs against the practitioner study's table: params and MACs at 10 classes, 224x224.
 
-Counted with ``yolo_ghost.profiler.profile_model`` on the models as built (BatchNorm not folded, as a thop-style
-counter sees them); MACs are half the profiler's FLOPs. Compute is compared as the ratio to each side's baseline.
+Counted with ``yolo_ghost.study_report.study_cost`` (the profiler on the models as built, BatchNorm not folded, as a
+thop-style counter sees them; MACs are half the profiler's FLOPs). Compute is compared as the ratio to each side's baseline.
 The last row is the sk variant with the reduction ratio of the study's code snippet (r = 2), for comparison.
 
     python benchmarks/study_variants.py
@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 
 from yolo_ghost.cfg import load_model_cfg
-from yolo_ghost.profiler import profile_model
-from yolo_ghost.study import STUDY, STUDY_IMGSZ, STUDY_NC
+from yolo_ghost.study import STUDY
+from yolo_ghost.study_report import study_cost
 
 
 def _sk_with_r(r: int) -> dict:
@@ -33,13 +33,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
     print("|:---|---:|---:|---:|---:|---:|---:|")
     rows = []
     for name, cfg, v in cases:
-        p = profile_model(cfg, imgsz=STUDY_IMGSZ, fuse=False, nc=STUDY_NC)
-        mac = p.gflops / 2 * 1e3
+        params, mac = study_cost(cfg)
         base_mac = base_mac or mac
-        row = dict(variant=name, params=p.params, mmacs=mac, ratio=mac / base_mac, study_ratio=v.mflops / study_base)
+        row = dict(variant=name, params=params, mmacs=mac, ratio=mac / base_mac, study_ratio=v.mflops / study_base)
         rows.append(row)
         print(
-            f"| {name} | {p.params / 1e6:.3f} | {v.params_m:.3f} | {mac:.1f} | {v.mflops:.2f} | "
+            f"| {name} | {params / 1e6:.3f} | {v.params_m:.3f} | {mac:.1f} | {v.mflops:.2f} | "
             f"{row['ratio']:.3f} | {row['study_ratio']:.3f} |"
         )
     return rows

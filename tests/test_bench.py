@@ -4,6 +4,7 @@ with a hand computation, and it resumes run by run without retraining."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 import shutil
@@ -14,6 +15,7 @@ import pytest
 from toy_data import make_dataset
 
 import yolo_ghost.bench as bench
+import yolo_ghost.bench_task as bench_task
 from yolo_ghost import curves, stats
 from yolo_ghost.__main__ import main
 from yolo_ghost.cfg import ConfigError
@@ -142,14 +144,14 @@ def test_resume_is_per_run(tiny_bench, monkeypatch):
     shutil.rmtree(resumed / "train" / "yolov5n-ghost" / "seed1")  # never trained: must be trained now
     # the recorded recipe is what the remaining runs train with, whatever the dataset's recipe says today
     settings = json.loads((resumed / "settings.json").read_text())
-    assert settings["hyp"]["lr0"] == bench.recipe_for(settings["data"]).hyp.get("lr0", bench.YOLOV5_TRAIN_HYP["lr0"])
+    assert settings["task"] == "detect"
+    assert settings["hyp"]["lr0"] == bench_task.DETECT.recipe(settings["data"])["hyp"]["lr0"]
     settings["hyp"]["lr0"] = 0.0123
     (resumed / "settings.json").write_text(json.dumps(settings))
     trained, hyps = [], []
-    real = bench.train
-    monkeypatch.setattr(
-        bench, "train", lambda cfg, **kw: trained.append((cfg, kw["seed"])) or hyps.append(kw["hyp"]) or real(cfg, **kw)
-    )
+    real = bench_task.DETECT.train
+    spy = lambda cfg, **kw: trained.append((cfg, kw["seed"])) or hyps.append(kw["hyp"]) or real(cfg, **kw)  # noqa: E731
+    monkeypatch.setitem(bench_task.TASKS, "detect", dataclasses.replace(bench_task.DETECT, train=spy))
     report = bench.run_bench([], resume=resumed)
     assert trained == [("yolov5n-ghost.yaml", 1)] and hyps[0]["lr0"] == 0.0123
     args = (resumed / "train" / "yolov5n-ghost" / "seed1" / "args.yaml").read_text()

@@ -74,6 +74,23 @@ def test_detectors_on_both_cpu_backends():
     assert sum(isinstance(m, nn.BatchNorm2d) for m in models["n"].modules()) == n_bn  # caller's model not fused
 
 
+def test_classifiers_on_both_cpu_backends_run_the_exported_softmax(tmp_path):
+    import numpy as np
+    import onnxruntime as ort
+
+    models = {n: yolo_ghost.build_model(f"{n}.yaml", nc=10) for n in ("shufflenetv2-cls", "shufflenetv2-k5-cls")}
+    res = measure_latency(models, 32, backends=CPU_BACKENDS, warmup=1, rounds=2, threads=1, progress=False,
+                          workdir=tmp_path)  # fmt: skip
+    assert all(set(v) == set(CPU_BACKENDS) and all(s.median_ms > 0 for s in v.values()) for v in res.values())
+    files = sorted(tmp_path.glob("*.onnx"))
+    assert len(files) == 2  # what onnxruntime timed: the classifier exported as deployed, probabilities out
+    for f in files:
+        out = ort.InferenceSession(str(f), providers=["CPUExecutionProvider"]).run(
+            None, {"images": np.zeros((3, 3, 32, 32), np.float32)}
+        )[0]
+        assert out.shape == (3, 10) and np.allclose(out.sum(1), 1.0, atol=1e-5)
+
+
 def test_bad_arguments_are_refused():
     m = {"a": Tagged("a", 0.0)}
     with pytest.raises(ValueError, match="rounds >= 1"):

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from toy_data import make_cls_folder
 
 from yolo_ghost.cfg import ConfigError
 from yolo_ghost.classifier import YoloGhostClassifier
@@ -39,22 +40,9 @@ TINY = {
 }
 
 
-def make_folder(root: Path, n_train: int = 24, n_val: int = 12, size: int = 24, seed: int = 0) -> Path:
-    """ImageFolder data: noisy reddish (class ``red``) and bluish (class ``blue``) images, learnable in a few steps."""
-    rng = np.random.default_rng(seed)
-    for split, n in (("train", n_train), ("val", n_val)):
-        for i in range(n):
-            cls = ("blue", "red")[i % 2]
-            base = np.array([200, 60, 40] if cls == "blue" else [40, 60, 200], np.float32)  # BGR
-            im = np.clip(base + rng.normal(0, 40, (size, size, 3)), 0, 255).astype(np.uint8)
-            (root / split / cls).mkdir(parents=True, exist_ok=True)
-            cv2.imwrite(str(root / split / cls / f"{i}.png"), im)
-    return root
-
-
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    return make_folder(tmp_path_factory.mktemp("cls") / "data")
+    return make_cls_folder(tmp_path_factory.mktemp("cls") / "data")
 
 
 @pytest.fixture(scope="module")

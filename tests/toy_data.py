@@ -1,4 +1,5 @@
-"""A tiny YOLO-format dataset for training tests (two classes on a flat background, learnable in a few steps)."""
+"""Tiny datasets for training tests, learnable in a few steps: YOLO-format detection (two classes on a flat
+background) and ImageFolder classification (reddish and bluish noise)."""
 
 from __future__ import annotations
 
@@ -36,3 +37,16 @@ def make_dataset(root: Path, n_train: int = 8, n_val: int = 4, size: int = 64, s
         )
     )
     return data
+
+
+def make_cls_folder(root: Path, n_train: int = 24, n_val: int = 12, size: int = 24, seed: int = 0) -> Path:
+    """ImageFolder data: noisy reddish (class ``red``) and bluish (class ``blue``) images, learnable in a few steps."""
+    rng = np.random.default_rng(seed)
+    for split, n in (("train", n_train), ("val", n_val)):
+        for i in range(n):
+            cls = ("blue", "red")[i % 2]
+            base = np.array([200, 60, 40] if cls == "blue" else [40, 60, 200], np.float32)  # BGR
+            im = np.clip(base + rng.normal(0, 40, (size, size, 3)), 0, 255).astype(np.uint8)
+            (root / split / cls).mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(root / split / cls / f"{i}.png"), im)
+    return root

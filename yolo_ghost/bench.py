@@ -1,20 +1,24 @@
 """The accuracy / compute / latency comparison of several configs: train, evaluate, profile, time, report.
 
-``run_bench`` answers "how much accuracy do I keep for the compute I save?" in one run folder:
+``run_bench`` answers "how much accuracy do I keep for the compute I save?" in one run folder, for detectors or for
+classifiers (all configs of one bench are of one task; what differs per task is described in
+``yolo_ghost.bench_task``: detectors are scored by pycocotools mAP, classifiers by top-1 / top-5):
 
-* every config is trained with the same recipe (``yolo_ghost.train``) once per seed (``seeds``) unless a checkpoint
-  is given for it, each run evaluated with pycocotools on the same split and settings (``yolo_ghost.eval.evaluate``)
-  and its per-epoch val mAP kept with the plateau verdict of ``yolo_ghost.curves``; each config is profiled (params,
-  GFLOPs and memory traffic, BN fused, at the bench image size);
+* every config is trained with the same recipe (``yolo_ghost.train`` or ``yolo_ghost.train_cls``) once per seed
+  (``seeds``) unless a checkpoint is given for it, each run evaluated on the same split and settings and its
+  per-epoch val curve of the headline metric kept with the plateau verdict of ``yolo_ghost.curves``; each config is
+  profiled (params, GFLOPs and memory traffic, BN fused, at the bench image size);
 * each finished run is recorded in ``results/<name>/seed<k>.json`` at once, so an interrupted bench resumes where it
   stopped, run by run (a training that was cut off continues from its ``last.pt``);
-* across seeds: mean and standard deviation of mAP50-95 and mAP50 per config, and each config's difference to the
-  baseline with Welch's 95% t interval (``yolo_ghost.stats``); an interval containing 0 is "not significant";
+* across seeds: mean and standard deviation of every metric per config (mAP50-95 and mAP50, or top-1 and top-5),
+  and each config's difference to the baseline with Welch's 95% t interval (``yolo_ghost.stats``); an interval
+  containing 0 is "not significant";
 * latency is measured last, for all models together in one interleaved run (``yolo_ghost.latency``), since numbers
   from separate runs are not comparable;
 * the report: ``bench.json`` (everything: settings, machine, every run's numbers and curve), ``bench.csv``,
   ``bench.md`` (the first config is the baseline; every other row carries ratios and a verdict line; runs still
-  improving at their end are flagged), ``pareto.png`` and ``curves.png``.
+  improving at their end are flagged; a classifier bench adds the variant study's table,
+  ``yolo_ghost.study_report``), ``pareto.png`` and ``curves.png``.
 """
 
 from __future__ import annotations
@@ -35,17 +39,15 @@ import torch
 from ultralytics.utils.files import increment_path
 
 from yolo_ghost.atomic import atomic_write, write_json_atomic
-from yolo_ghost.cfg import ConfigError, load_model_cfg, resolve_model_cfg
+from yolo_ghost.bench_task import BenchTask, bench_task_of, get_bench_task
+from yolo_ghost.cfg import ConfigError
 from yolo_ghost.checkpoint import read_checkpoint
 from yolo_ghost.curves import convergence, plot_curves, read_curve, warning_text
-from yolo_ghost.datasets import resolve_data
-from yolo_ghost.eval.validator import evaluate
 from yolo_ghost.latency import LatencyStats, available_backends, measure_latency, paired_ratio
-from yolo_ghost.model import build_model, load_checkpoint, model_task
+from yolo_ghost.model import build_model, load_checkpoint
 from yolo_ghost.pareto import pareto_front, plot_pareto
 from yolo_ghost.profiler import profile_model
 from yolo_ghost.stats import mean_std, welch_interval
-from yolo_ghost.train import DEFAULT_WORKERS, YOLOV5_TRAIN_HYP, recipe_for, train
 
 DEFAULT_PROJECT = "runs/bench"
 SETTINGS_FILE = "settings.json"
@@ -76,8 +78,8 @@ def _training_finished(last: Path) -> bool:
     return int(ckpt.get("epoch", 0)) == -1
 
 
-def _check_inputs(cfgs: Sequence[str], weights: Sequence[str] | None, data: str, seeds: int) -> None:
-    """Fail before any training on a config, checkpoint or dataset that cannot be used."""
+def _check_inputs(cfgs: Sequence[str], weights: Sequence[str] | None, data: str | None, seeds: int) -> BenchTask:
+    """Fail before any training on a config, checkpoint or dataset that cannot be used; returns the configs' task."""
     if not cfgs:
         raise ConfigError("bench: give at least one --cfg")
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
@@ -88,29 +90,27 @@ def _check_inputs(cfgs: Sequence[str], weights: Sequence[str] | None, data: str,
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise ConfigError(f"bench: config name(s) {dup} given twice; each row needs its own name")
-    for c in cfgs:
-        resolve_model_cfg(c)
-        if model_task(load_model_cfg(c)) != "detect":
-            raise ConfigError(f"bench: {c} is a classifier config; the bench compares detectors")
+    task = bench_task_of(cfgs)
     if weights is not None:
         if len(weights) != len(cfgs):
             raise ConfigError(f"bench: {len(weights)} --weights for {len(cfgs)} --cfg; give one checkpoint per config")
         missing = [w for w in weights if not Path(w).is_file()]
         if missing:
             raise ConfigError(f"bench: checkpoint(s) not found: {missing}")
-    resolve_data(data)
+    task.check_data(data or task.default_data)
+    return task
 
 
 def run_bench(
     cfgs: Sequence[str],
     *,
-    data: str = "shapes",
+    data: str | None = None,
     epochs: int | None = None,
     imgsz: int | None = None,
     batch: int | None = None,
     weights: Sequence[str] | None = None,
     device: str = "cpu",
-    workers: int = DEFAULT_WORKERS,
+    workers: int | None = None,
     seed: int = 0,
     seeds: int = 1,
     pairs: Mapping[str, str] | None = None,
@@ -128,10 +128,13 @@ def run_bench(
     """Train, evaluate, profile and time every config, write the report and return ``bench.json``'s content.
 
     Args:
-        cfgs: model configs; the first one is the baseline of every ratio (put the stock model first).
-        data: dataset YAML or ``shapes`` (the built-in synthetic set).
+        cfgs: model configs, all detectors or all classifiers; the first one is the baseline of every ratio (put the
+            stock model first).
+        data: detectors: a dataset YAML or ``shapes`` (the built-in synthetic set, the default); classifiers: an
+            ImageFolder folder or ``shapes-cls`` (the default).
         epochs, imgsz, batch, device, workers: the training recipe, the same for every config; None takes the
-            dataset's (``yolo_ghost.train.recipe_for``).
+            task's default (``BenchTask.recipe``: the dataset's recipe for detectors, ``train_cls.py``'s defaults
+            for classifiers).
         seed, seeds: every config is trained ``seeds`` times, with seeds ``seed``, ``seed + 1``, ...
         pairs: ``{row name: baseline row name}`` for rows compared with another row than the first (Ghost-s with
             stock s); names are config file stems.
@@ -147,25 +150,28 @@ def run_bench(
     if resume:
         run_dir = _find_resume_dir(resume, project).absolute()
         settings = json.loads((run_dir / SETTINGS_FILE).read_text())
+        task = get_bench_task(settings.get("task"))
         print(f"bench: resuming {run_dir} with its recorded settings")
     else:
         cfgs = [str(c) for c in cfgs]
-        _check_inputs(cfgs, weights, data, seeds)
+        task = _check_inputs(cfgs, weights, data, seeds)
+        data = data or task.default_data
         names = [model_name(c) for c in cfgs]
         for row, base in (pairs or {}).items():
             if row not in names or base not in names or row == base:
                 raise ConfigError(
                     f"bench: --pair {row}={base}: both must be rows of this bench ({', '.join(names)}) and differ"
                 )
-        recipe = recipe_for(data)
-        epochs = recipe.epochs if epochs is None else epochs
-        imgsz = recipe.imgsz if imgsz is None else imgsz
-        batch = recipe.batch if batch is None else batch
+        recipe = task.recipe(data)
+        epochs = recipe["epochs"] if epochs is None else epochs
+        imgsz = recipe["imgsz"] if imgsz is None else imgsz
+        batch = recipe["batch"] if batch is None else batch
         lat_img = latency_imgsz or imgsz
         if imgsz % 32 or lat_img % 32:
             raise ConfigError(f"bench: --img and --latency-img must be multiples of 32, got {imgsz} and {lat_img}")
         backends = list(backends) if backends else available_backends()
         settings = {
+            "task": task.name,
             "cfgs": cfgs,
             "weights": [str(Path(w).absolute()) for w in weights] if weights else None,
             "data": str(data),
@@ -174,9 +180,9 @@ def run_bench(
             "batch": batch,
             # The recipe's hyperparameters in full, so that a resumed bench trains its remaining runs exactly as
             # its first ones even if the dataset's recipe has changed in the meantime.
-            "hyp": {**YOLOV5_TRAIN_HYP, **recipe.hyp},
+            "hyp": recipe["hyp"],
             "device": device,
-            "workers": workers,
+            "workers": recipe["workers"] if workers is None else workers,
             "seed": seed,
             "seeds": [seed + k for k in range(seeds)],
             "baselines": dict(pairs or {}),
@@ -207,7 +213,7 @@ def run_bench(
                 runs.append(json.loads(out.read_text()))
                 continue
             print(f"bench: [{done}/{n_runs}] {stem} seed {s}")
-            run = _train_and_score(cfg, ckpt, settings, run_dir, s)
+            run = _train_and_score(task, cfg, ckpt, settings, run_dir, s)
             out.parent.mkdir(parents=True, exist_ok=True)
             write_json_atomic(out, run)
             runs.append(run)
@@ -232,11 +238,13 @@ def run_bench(
     return report
 
 
-def _train_and_score(cfg: str, ckpt: str | None, settings: dict[str, Any], run_dir: Path, seed: int) -> dict[str, Any]:
-    """Train one config with one seed (or take its checkpoint), then evaluate it with pycocotools.
+def _train_and_score(
+    task: BenchTask, cfg: str, ckpt: str | None, settings: dict[str, Any], run_dir: Path, seed: int
+) -> dict[str, Any]:
+    """Train one config with one seed (or take its checkpoint), then score it on the val split (``task.score``).
 
-    Returns the run's record: its seed, checkpoint, training time, pycocotools and ultralytics mAP, and (for a
-    training) the per-epoch val mAP curve with its plateau verdict.
+    Returns the run's record: its seed, checkpoint, training time, the task's metrics, and (for a training) the
+    per-epoch val curve with the plateau verdict of its headline metric.
     """
     stem = model_name(cfg)
     train_seconds, curve = None, None
@@ -247,28 +255,23 @@ def _train_and_score(cfg: str, ckpt: str | None, settings: dict[str, Any], run_d
         if not (last.is_file() and _training_finished(last)):
             t0 = time.time()
             recipe = {k: settings[k] for k in ("data", "epochs", "imgsz", "batch", "device", "workers")}
-            train(
+            task.train(
                 cfg, **recipe, hyp=settings.get("hyp"), seed=seed, project=train_dir.parent, name=train_dir.name,
                 exist_ok=True, resume=last if last.is_file() else False, plots=False,
             )  # fmt: skip
             train_seconds = round(time.time() - t0, 1)
         ckpt = str(best if best.is_file() else last)
         if (train_dir / "results.csv").is_file():
-            curve = read_curve(train_dir / "results.csv")
+            curve = read_curve(train_dir / "results.csv", columns=task.curve_columns)
     val_dir = run_dir / "val" / stem / f"seed{seed}"
-    metrics = evaluate(ckpt, settings["data"], imgsz=settings["imgsz"], save_dir=val_dir, verbose=False)
-    coco = metrics["pycocotools"]
     return {
         "seed": seed,
         "weights": str(Path(ckpt).absolute()),
         "nc": int(load_checkpoint(ckpt).yaml["nc"]),
         "train_seconds": train_seconds,
-        "map50_95": float(coco["AP50-95"]),
-        "map50": float(coco["AP50"]),
-        "map75": float(coco["AP75"]),
-        "ultralytics_map50_95": float(metrics["ultralytics"]["mAP50-95"]),
+        **task.score(ckpt, settings["data"], settings["imgsz"], val_dir),
         "curve": curve,
-        "convergence": convergence(curve["map50_95"]) if curve else None,
+        "convergence": convergence(curve[task.headline]) if curve else None,
     }
 
 
@@ -295,7 +298,7 @@ def _config_row(cfg: str, runs: Sequence[dict[str, Any]], settings: dict[str, An
         "n_runs": len(runs),
         "runs": list(runs),
     }
-    for key in ("map50_95", "map50", "map75", "ultralytics_map50_95"):
+    for key in get_bench_task(settings.get("task")).metrics:
         row[key], row[f"{key}_std"] = mean_std([r[key] for r in runs])
     times = [r["train_seconds"] for r in runs if r["train_seconds"] is not None]
     row["train_seconds"] = round(sum(times), 1) if times else None
@@ -329,6 +332,8 @@ def make_report(rows: Sequence[dict[str, Any]], settings: dict[str, Any]) -> dic
 
     A row's baseline is the one ``settings["baselines"]`` names for it (``--pair``), else the first row.
     """
+    task = get_bench_task(settings.get("task"))
+    key = task.headline
     by_name = {r["name"]: r for r in rows}
     pairs = settings.get("baselines") or {}
     backends = list(settings["backends"])
@@ -343,11 +348,11 @@ def make_report(rows: Sequence[dict[str, Any]], settings: dict[str, Any]) -> dic
             if i == 0
             else {
                 k: welch_interval([x[k] for x in r["runs"]], [x[k] for x in base["runs"]]).as_dict()
-                for k in ("map50_95", "map50")
+                for k in task.compared
             }
         )
         r["ratios"] = {
-            "map50_95": _ratio(r["map50_95"], base["map50_95"]),
+            key: _ratio(r[key], base[key]),
             "params": _ratio(r["params"], base["params"]),
             "gflops": _ratio(r["gflops"], base["gflops"]),
             "mem_mb": _ratio(r["mem_mb"], base["mem_mb"]),
@@ -359,7 +364,7 @@ def make_report(rows: Sequence[dict[str, Any]], settings: dict[str, Any]) -> dic
             },
         }
         out_rows.append(r)
-    maps = [r["map50_95"] for r in out_rows]
+    maps = [r[key] for r in out_rows]
     head = HEADLINE_BACKEND if HEADLINE_BACKEND in backends else backends[0]
     on_gflops = set(pareto_front([r["gflops"] for r in out_rows], maps))
     on_latency = set(pareto_front([r["latency_ms"][head] for r in out_rows], maps))
@@ -379,17 +384,19 @@ def _ratio(a: float, b: float) -> float:
     return float(a) / float(b) if b else float("nan")
 
 
-CSV_FIELDS = (
-    "name", "cfg", "n_runs", "map50_95", "map50_95_std", "map50", "map50_std", "map75", "ultralytics_map50_95",
-    "params", "gflops", "mem_mb",
-)  # fmt: skip
+def csv_fields(task: BenchTask) -> tuple[str, ...]:
+    """The leading columns of ``bench.csv``: the compared metrics with their std, then the other metrics, the cost."""
+    metrics = [c for k in task.compared for c in (k, f"{k}_std")] + [k for k in task.metrics if k not in task.compared]
+    return ("name", "cfg", "n_runs", *metrics, "params", "gflops", "mem_mb")
 
 
 def format_csv(report: dict[str, Any]) -> str:
     """One row per model: mean and std over seeds, the difference to the baseline with its interval, the latency
     median and spread per backend, and the ratios to the baseline."""
     backends = report["settings"]["backends"]
-    cols = [*CSV_FIELDS, "diff_map50_95", "diff_low", "diff_high", "significant"]
+    task = get_bench_task(report["settings"].get("task"))
+    fields = csv_fields(task)
+    cols = [*fields, f"diff_{task.headline}", "diff_low", "diff_high", "significant"]
     for b in backends:
         cols += [f"{b}_median_ms", f"{b}_p10_ms", f"{b}_p90_ms"]
     ratio_keys = list(report["rows"][0]["ratios"])
@@ -398,8 +405,8 @@ def format_csv(report: dict[str, Any]) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(cols)
     for r in report["rows"]:
-        vals = [r[k] for k in CSV_FIELDS]
-        d = (r["difference"] or {}).get("map50_95")
+        vals = [r[k] for k in fields]
+        d = (r["difference"] or {}).get(task.headline)
         vals += [d["diff"], d["low"], d["high"], d["significant"]] if d else ["", "", "", ""]
         for b in backends:
             st = r["latency"][b]
@@ -423,20 +430,22 @@ def _interval(d: dict[str, Any] | None) -> str:
 
 
 def verdicts(report: dict[str, Any]) -> list[str]:
-    """One line per non-baseline config: its mAP50-95 difference to the baseline and what it costs.
+    """One line per non-baseline config: its headline difference to the baseline and what it costs.
 
     ``yolov5n-ghost: -0.032 ± 0.011 mAP50-95 (significant) for 0.55x GFLOPs and 0.91x onnxruntime-cpu latency
     (vs yolov5n)``; ``±`` is the half-width of the 95% Welch interval, everything relative to the row's baseline.
     """
     head = report["headline_backend"]
+    task = get_bench_task(report["settings"].get("task"))
+    metric = task.label(task.headline)
     out = []
     for r in report["rows"][1:]:
-        d = r["difference"]["map50_95"]
+        d = r["difference"][task.headline]
         if d["low"] is None:
-            acc = f"{d['diff']:+.3f} mAP50-95 (one seed per config: no interval, not a result)"
+            acc = f"{d['diff']:+.3f} {metric} (one seed per config: no interval, not a result)"
         else:
             sig = "significant" if d["significant"] else "not significant"
-            acc = f"{d['diff']:+.3f} ± {(d['high'] - d['low']) / 2:.3f} mAP50-95 ({sig})"
+            acc = f"{d['diff']:+.3f} ± {(d['high'] - d['low']) / 2:.3f} {metric} ({sig})"
         cost = f"{r['ratios']['gflops']:.2f}x GFLOPs and {r['ratios'][f'latency_{head}']:.2f}x {head} latency"
         out.append(f"{r['name']}: {acc} for {cost} (vs {r['baseline']})")
     return out
@@ -449,16 +458,17 @@ def format_markdown(report: dict[str, Any]) -> str:
     backends = s["backends"]
     base = report["rows"][0]
     n_seeds = len(s.get("seeds") or [s["seed"]])
+    task = get_bench_task(s.get("task"))
+    metric = task.label(task.headline)
 
     def cell(r: dict[str, Any], value: str, key: str) -> str:
         return value if r["baseline"] is None else f"{value} ({r['ratios'][key]:.2f}x)"
 
     cols = [
         "model",
-        "mAP50-95",
-        "mAP50",
+        *(task.label(k) for k in task.compared),
         "vs",
-        "Δ mAP50-95 [95% CI]",
+        f"Δ {metric} [95% CI]",
         "params (M)",
         f"GFLOPs @{s['imgsz']}",
         "memory (MB)",
@@ -472,10 +482,9 @@ def format_markdown(report: dict[str, Any]) -> str:
         front = " *" if r["pareto"]["gflops"] or r["pareto"]["latency"] else ""
         cells = [
             f"{r['name']}{front}",
-            _mean_std(r, "map50_95"),
-            _mean_std(r, "map50"),
+            *(_mean_std(r, k) for k in task.compared),
             r["baseline"] or "",
-            _interval((r["difference"] or {}).get("map50_95")),
+            _interval((r["difference"] or {}).get(task.headline)),
             cell(r, f"{r['params'] / 1e6:.3f}", "params"),
             cell(r, _num(r["gflops"]), "gflops"),
             cell(r, f"{r['mem_mb']:.1f}", "mem_mb"),
@@ -499,7 +508,7 @@ def format_markdown(report: dict[str, Any]) -> str:
             f"**Warning: {len(flagged)} of {sum(r['n_runs'] for r in report['rows'])} runs were still improving.**",
             "",
         ]
-        lines += [f"- {name} seed {run['seed']}: {warning_text(run['convergence'])}" for name, run in flagged]
+        lines += [f"- {name} seed {run['seed']}: {warning_text(run['convergence'], metric)}" for name, run in flagged]
     m = report["machine"]
     recipe = (
         f"trained {s['epochs']} epoch{'s' * (s['epochs'] != 1)} at {s['imgsz']} px, batch {s['batch']}, "
@@ -510,11 +519,11 @@ def format_markdown(report: dict[str, Any]) -> str:
     notes = [
         "",
         f"Baseline: **{base['name']}**, unless the `vs` column names another; (x) = ratio to the row's baseline. "
-        "`*` = on the Pareto front of mAP50-95 against GFLOPs or "
+        f"`*` = on the Pareto front of {metric} against GFLOPs or "
         f"against {report['headline_backend']} latency.",
-        f"Dataset `{s['data']}`, {recipe}; mAP by pycocotools on the val split, mean ± sample standard deviation over "
+        f"Dataset `{s['data']}`, {recipe}; {task.scoring}, mean ± sample standard deviation over "
         "seeds; Δ = difference of the means to the baseline with Welch's t 95% confidence interval (not significant "
-        "when it contains 0). A run is still improving when its val mAP50-95 gained more than 5% of its final value "
+        f"when it contains 0). A run is still improving when its val {metric} gained more than 5% of its final value "
         "over the last quarter of its epochs (`curves.png`).",
         f"GFLOPs = 2 x multiply-accumulates, BN fused, batch 1 at {s['imgsz']}x{s['imgsz']}; memory = bytes of "
         "activations read and written plus weights.",
@@ -526,7 +535,8 @@ def format_markdown(report: dict[str, Any]) -> str:
         + ".",
         f"Command: `{s['command']}`",
     ]
-    return "\n".join(lines + notes) + "\n"
+    extra = [t for table in task.tables for t in ("", table(report))]
+    return "\n".join(lines + notes + extra) + "\n"
 
 
 def _num(x: float) -> str:
@@ -543,20 +553,27 @@ def write_report(report: dict[str, Any], run_dir: str | Path) -> dict[str, Path]
     for k, text in (("csv", format_csv(report)), ("md", format_markdown(report))):
         atomic_write(paths[k], lambda tmp, text=text: tmp.write_text(text))
     head = report["headline_backend"]
+    s = report["settings"]
+    task = get_bench_task(s.get("task"))
+    key, metric = task.headline, task.label(task.headline)
     plot_rows = [
-        {"name": r["name"], "params": r["params"], "map50_95": r["map50_95"], "gflops": r["gflops"],
+        {"name": r["name"], "params": r["params"], key: r[key], "gflops": r["gflops"],
          "latency_ms": r["latency_ms"][head]}
         for r in report["rows"]
     ]  # fmt: skip
-    s = report["settings"]
     paths["png"] = plot_pareto(
         plot_rows,
         run_dir / "pareto.png",
         costs=(("gflops", f"GFLOPs @{s['imgsz']}"), ("latency_ms", f"{head} latency, ms @{s['latency_imgsz']}")),
         baseline=report["baseline"],
-        title=f"{s['data']}: mAP50-95 vs compute",
+        title=f"{s['data']}: {metric} vs compute",
+        score=key,
+        score_label=metric,
     )
     runs = [{"name": r["name"], **run} for r in report["rows"] for run in r["runs"] if run.get("curve")]
     if runs:
-        paths["curves"] = plot_curves(runs, run_dir / "curves.png", title=f"{s['data']}: val mAP50-95 per epoch")
+        paths["curves"] = plot_curves(
+            runs, run_dir / "curves.png", title=f"{s['data']}: val {metric} per epoch", key=key,
+            ylabel=f"val {metric} (ultralytics, EMA weights)",
+        )  # fmt: skip
     return paths

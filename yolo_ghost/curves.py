@@ -18,14 +18,15 @@ PLATEAU_TOLERANCE = 0.05  # largest gain over the last quarter, as a fraction of
 TAIL_FRACTION = 0.25  # the share of the epochs the gain is measured over
 _MAP_COLUMNS = {"map50_95": "metrics/mAP50-95(B)", "map50": "metrics/mAP50(B)"}
 STILL_IMPROVING_WARNING = (
-    "still improving at its last epoch (val mAP50-95 gained {gain:.1%} of its final value over the last {tail} "
+    "still improving at its last epoch (val {metric} gained {gain:.1%} of its final value over the last {tail} "
     "epochs, more than {tol:.0%}): a comparison at this length reflects training speed rather than capacity; "
     "train longer (--epochs)"
 )
 
 
-def read_curve(results_csv: str | Path) -> dict[str, list[float]]:
-    """Per-epoch ``epoch``, ``map50_95`` and ``map50`` from an ultralytics ``results.csv`` (one row per epoch).
+def read_curve(results_csv: str | Path, columns: Mapping[str, str] = _MAP_COLUMNS) -> dict[str, list[float]]:
+    """Per-epoch ``epoch`` and each key of ``columns`` (by default ``map50_95`` and ``map50``; a classifier's are
+    ``top1`` / ``top5``, see ``yolo_ghost.bench_task``) from an ultralytics ``results.csv`` (one row per epoch).
 
     Rows logged after training (ultralytics logs the final validation of ``best.pt`` as one more epoch) are left
     out by keeping epochs in increasing order only up to the first repeat or gap.
@@ -33,7 +34,7 @@ def read_curve(results_csv: str | Path) -> dict[str, list[float]]:
     path = Path(results_csv)
     with open(path, newline="") as f:
         rows = [{k.strip(): v for k, v in r.items() if k is not None} for r in csv.DictReader(f)]
-    out: dict[str, list[float]] = {"epoch": [], **{k: [] for k in _MAP_COLUMNS}}
+    out: dict[str, list[float]] = {"epoch": [], **{k: [] for k in columns}}
     for r in rows:
         try:
             epoch = int(float(r["epoch"]))
@@ -42,7 +43,7 @@ def read_curve(results_csv: str | Path) -> dict[str, list[float]]:
         if out["epoch"] and epoch != out["epoch"][-1] + 1:
             break
         out["epoch"].append(epoch)
-        for key, col in _MAP_COLUMNS.items():
+        for key, col in columns.items():
             out[key].append(float(r.get(col) or "nan"))
     return out
 
@@ -83,18 +84,25 @@ def convergence(curve: Sequence[float]) -> dict[str, Any]:
     }
 
 
-def warning_text(conv: Mapping[str, Any]) -> str:
-    """The warning printed for a run that is still improving (``conv`` from ``convergence``)."""
+def warning_text(conv: Mapping[str, Any], metric: str = "mAP50-95") -> str:
+    """The warning printed for a run that is still improving (``conv`` from ``convergence`` of its ``metric``)."""
     gain = conv["plateau_gain"]
     return STILL_IMPROVING_WARNING.format(
-        gain=math.inf if gain is None else gain, tail=conv["tail_epochs"], tol=PLATEAU_TOLERANCE
+        metric=metric, gain=math.inf if gain is None else gain, tail=conv["tail_epochs"], tol=PLATEAU_TOLERANCE
     )
 
 
-def plot_curves(runs: Sequence[Mapping[str, Any]], path: str | Path, title: str = "val mAP50-95 per epoch") -> Path:
-    """Plot mAP50-95 against epoch, one line per run and one colour per config; returns ``path``.
+def plot_curves(
+    runs: Sequence[Mapping[str, Any]],
+    path: str | Path,
+    title: str = "val mAP50-95 per epoch",
+    key: str = "map50_95",
+    ylabel: str = "val mAP50-95 (ultralytics, EMA weights)",
+) -> Path:
+    """Plot the curve ``key`` (mAP50-95 by default) against epoch, one line per run and one colour per config; returns
+    ``path``.
 
-    Each run is ``{"name": config row name, "seed": int, "curve": {"epoch": [...], "map50_95": [...]}}`` plus, as the
+    Each run is ``{"name": config row name, "seed": int, "curve": {"epoch": [...], key: [...]}}`` plus, as the
     bench stores it, ``"convergence"`` (``convergence(...)``): runs still improving are drawn dashed.
     """
     import matplotlib
@@ -111,11 +119,9 @@ def plot_curves(runs: Sequence[Mapping[str, Any]], path: str | Path, title: str 
         style = "--" if (r.get("convergence") or {}).get("still_improving") else "-"
         label = None if r["name"] in labelled else r["name"]  # one legend entry per config
         labelled.add(r["name"])
-        ax.plot(
-            r["curve"]["epoch"], r["curve"]["map50_95"], style, color=colours(k % 10), lw=1.4, alpha=0.85, label=label
-        )
+        ax.plot(r["curve"]["epoch"], r["curve"][key], style, color=colours(k % 10), lw=1.4, alpha=0.85, label=label)
     ax.set_xlabel("epoch")
-    ax.set_ylabel("val mAP50-95 (ultralytics, EMA weights)")
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)

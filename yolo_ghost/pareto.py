@@ -41,6 +41,7 @@ def plot_pareto(
     costs: Sequence[tuple[str, str]] = (("gflops", "GFLOPs"), ("latency_ms", "CPU latency (ms)")),
     baseline: str | None = None,
     title: str = "",
+    score_label: str | None = None,
 ) -> Path:
     """Save one panel per cost: ``score`` against that cost, marker area by params, front drawn, points labelled.
 
@@ -52,6 +53,7 @@ def plot_pareto(
         costs: ``(key, axis label)`` per panel.
         baseline: the name drawn as a star (the stock model the others are compared with).
         title: the figure title.
+        score_label: the vertical axis label (default: ``score`` spelled as mAP50-95).
     """
     import matplotlib
 
@@ -77,7 +79,7 @@ def plot_pareto(
             ax.legend(loc="best", fontsize=8)
         ax.margins(0.15)
         ax.set_xlabel(label)
-        ax.set_ylabel(score.replace("map", "mAP").replace("_", "-"))
+        ax.set_ylabel(score_label or score.replace("map", "mAP").replace("_", "-"))
         ax.grid(alpha=0.3)
     fig.suptitle(title + ("\n" if title else "") + "marker area ~ parameters", fontsize=10)
     fig.tight_layout()

@@ -32,6 +32,7 @@ DEFAULT_DATA = "shapes-cls"
 DEFAULT_EPOCHS = 10
 DEFAULT_IMGSZ = 32
 DEFAULT_BATCH = 64
+DEFAULT_WORKERS = 0
 DEFAULT_PROJECT = "runs/train-cls"
 
 # A from-scratch recipe for small images (CIFAR-style): AdamW with a cosine-free linear decay, a short warm-up,
@@ -169,13 +170,14 @@ def train_classifier(
     imgsz: int = DEFAULT_IMGSZ,
     batch: int = DEFAULT_BATCH,
     device: str = "cpu",
-    workers: int = 0,
+    workers: int = DEFAULT_WORKERS,
     project: str | Path = DEFAULT_PROJECT,
     name: str = "exp",
     exist_ok: bool = False,
     resume: bool | str | Path = False,
     seed: int = 0,
     weights: str | Path | None = None,
+    hyp: dict[str, Any] | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
     """Train a yolo-ghost classifier on the ultralytics engine and return the run's summary.
@@ -188,6 +190,8 @@ def train_classifier(
         resume: ``True`` for the newest run under ``project``, or a run folder / ``last.pt``; the run goes on to the
             epoch count it was started with, in the same folder.
         weights: a checkpoint whose matching layers initialise the model.
+        hyp: the recipe's hyperparameters in full, replacing ``CLS_TRAIN_HYP`` (the bench passes the ones it recorded
+            when it started, so a resumed bench trains as it began); None: ``CLS_TRAIN_HYP``.
         overrides: further ultralytics training arguments (``lr0=0.01``, ``plots=False``, ``auto_augment=...``).
 
     Returns:
@@ -211,7 +215,7 @@ def train_classifier(
         if weights is not None and not Path(weights).is_file():
             raise ConfigError(f"--weights {str(weights)!r}: file not found")
         args = {
-            **CLS_TRAIN_HYP,
+            **(CLS_TRAIN_HYP if hyp is None else hyp),
             **overrides,
             "model": model_arg,
             "data": str(resolve_cls_data(data)),
@@ -264,12 +268,13 @@ def validate_classifier(
     device: str = "cpu",
     project: str | Path = "runs/val-cls",
     name: str = "exp",
+    exist_ok: bool = False,
     **overrides: Any,
 ) -> dict[str, Any]:
     """Evaluate a classifier checkpoint on a dataset's evaluation split: top-1, top-5 and per-class accuracy.
 
     ``imgsz`` defaults to the size the checkpoint was trained at. The results also go to ``metrics.json`` in the run
-    folder (``project/name``, numbered).
+    folder (``project/name``, numbered unless ``exist_ok``).
 
     Raises:
         ConfigError: a missing checkpoint or dataset, or a checkpoint of a detector.
@@ -285,7 +290,7 @@ def validate_classifier(
     if not isinstance(model, YoloGhostClassifier):
         raise ConfigError(f"{p}: not a yolo-ghost classifier checkpoint (got {type(model).__name__})")
     train_args = ckpt.get("train_args") or {}
-    save_dir = increment_path(Path(project).absolute() / name)
+    save_dir = increment_path(Path(project).absolute() / name, exist_ok=exist_ok)
     args = {
         "model": str(p.resolve()),
         "data": str(resolve_cls_data(data)),

@@ -1,4 +1,5 @@
-"""``python -m yolo_ghost bench``: train, evaluate, profile and time several configs; write the comparison."""
+"""``python -m yolo_ghost bench``: train, evaluate, profile and time several configs (detectors, or classifiers such as
+the ShuffleNet V2 variant study's); write the comparison."""
 
 from __future__ import annotations
 
@@ -11,32 +12,44 @@ from yolo_ghost.cfg import ConfigError
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Flags of the bench command (training flags as in train_det.py)."""
+    from yolo_ghost import train_cls as cls
     from yolo_ghost.bench import DEFAULT_PROJECT
     from yolo_ghost.latency import CPU_BACKENDS
     from yolo_ghost.train import DATASET_RECIPES, DEFAULT_WORKERS
 
     shapes = DATASET_RECIPES["shapes"]
 
-    p.add_argument("--cfg", nargs="+", help="model YAMLs; the first is the baseline (put the stock model first)")
+    p.add_argument(
+        "--cfg", nargs="+",
+        help="model YAMLs, all detectors or all classifiers; the first is the baseline (put the stock model first)",
+    )  # fmt: skip
     p.add_argument("--weights", nargs="+", default=None, help="one checkpoint per --cfg: evaluate instead of training")
-    p.add_argument("--data", default="shapes", help="dataset YAML, or 'shapes' (built-in synthetic set, default)")
+    p.add_argument(
+        "--data", default=None,
+        help="detectors: dataset YAML or 'shapes' (built-in, default); classifiers: ImageFolder folder or 'shapes-cls' "
+        "(built-in, default)",
+    )  # fmt: skip
     p.add_argument(
         "--epochs",
         type=int,
         default=None,
-        help=f"epochs per run (default: the dataset's recipe, shapes {shapes.epochs})",
+        help=f"epochs per run (default: the dataset's recipe, shapes {shapes.epochs}; classifiers {cls.DEFAULT_EPOCHS})",
     )
     p.add_argument(
-        "--img", type=int, default=None, help=f"train/val size (default: the dataset's recipe, shapes {shapes.imgsz})"
-    )
+        "--img", type=int, default=None,
+        help=f"train/val size (default: the dataset's recipe, shapes {shapes.imgsz}; classifiers {cls.DEFAULT_IMGSZ})",
+    )  # fmt: skip
     p.add_argument(
         "--batch-size",
         type=int,
         default=None,
-        help=f"batch size (default: the dataset's recipe, shapes {shapes.batch})",
+        help=f"batch size (default: the dataset's recipe, shapes {shapes.batch}; classifiers {cls.DEFAULT_BATCH})",
     )
     p.add_argument("--device", default="cpu", help="training device: cpu, 0, 0,1 ... (default cpu)")
-    p.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help=f"loader workers (default {DEFAULT_WORKERS})")
+    p.add_argument(
+        "--workers", type=int, default=None,
+        help=f"loader workers (default {DEFAULT_WORKERS} for detectors, {cls.DEFAULT_WORKERS} for classifiers)",
+    )  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="first training seed (default 0)")
     p.add_argument(
         "--seeds", type=int, default=1,
