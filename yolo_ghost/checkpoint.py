@@ -220,3 +220,24 @@ def read_checkpoint(path: str | Path, trust: bool = False) -> dict[str, Any]:
 def _one_line(e: BaseException) -> str:
     text = " ".join(str(e).replace("❌️", "").replace("ERROR", "").split())
     return f"{type(e).__name__}: {text[:300]}" if text else type(e).__name__
+
+
+def checkpoint_imgsz(weights: Path, trust: bool = False) -> int | None:
+    """The image size a ``.pt`` checkpoint was trained at (``train_args.imgsz``), if it records one.
+
+    The file is read safely (``yolo_ghost.checkpoint.read_checkpoint``; ``trust=True`` runs code from it) and must
+    hold a model, so a bad file is refused here with one line rather than deep inside the validator.
+
+    Raises:
+        ConfigError: a ``.pt`` file that is unreadable, needs a type outside the allow-list or holds no model.
+    """
+    if weights.suffix != ".pt":  # an exported model: the ultralytics backend reads its metadata
+        return None
+    ckpt = read_checkpoint(weights, trust=trust)
+    if not isinstance(ckpt.get("ema") or ckpt.get("model"), torch.nn.Module):
+        raise ConfigError(
+            f"weights {str(weights)!r}: holds no model (a checkpoint keeps it under 'ema' or 'model'; keys: "
+            f"{sorted(map(str, ckpt))[:8]})"
+        )
+    imgsz = (ckpt.get("train_args") or {}).get("imgsz")
+    return int(imgsz) if isinstance(imgsz, (int, float)) else None

@@ -22,7 +22,7 @@ from ultralytics.models.yolo.detect import DetectionValidator
 from ultralytics.utils import LOGGER, RANK
 
 from yolo_ghost.cfg import ConfigError
-from yolo_ghost.checkpoint import read_checkpoint, trusted
+from yolo_ghost.checkpoint import checkpoint_imgsz, trusted
 from yolo_ghost.eval.coco import STAT_KEYS, format_report, image_id_map, run_cocoeval, write_json_atomic, yolo_to_coco
 
 # YOLOv5's val.py defaults (ultralytics uses iou=0.7 for NMS; YOLOv5 reports its numbers with 0.6).
@@ -293,27 +293,6 @@ class CocoDetectionValidator(DetectionValidator):
 
 # --------------------------------------------------------------------------------------------------------------------
 # Library entry point
-
-
-def checkpoint_imgsz(weights: Path, trust: bool = False) -> int | None:
-    """The image size a ``.pt`` checkpoint was trained at (``train_args.imgsz``), if it records one.
-
-    The file is read safely (``yolo_ghost.checkpoint.read_checkpoint``; ``trust=True`` runs code from it) and must
-    hold a model, so a bad file is refused here with one line rather than deep inside the validator.
-
-    Raises:
-        ConfigError: a ``.pt`` file that is unreadable, needs a type outside the allow-list or holds no model.
-    """
-    if weights.suffix != ".pt":  # an exported model: the ultralytics backend reads its metadata
-        return None
-    ckpt = read_checkpoint(weights, trust=trust)
-    if not isinstance(ckpt.get("ema") or ckpt.get("model"), torch.nn.Module):
-        raise ConfigError(
-            f"weights {str(weights)!r}: holds no model (a checkpoint keeps it under 'ema' or 'model'; keys: "
-            f"{sorted(map(str, ckpt))[:8]})"
-        )
-    imgsz = (ckpt.get("train_args") or {}).get("imgsz")
-    return int(imgsz) if isinstance(imgsz, (int, float)) else None
 
 
 def _check_split(data_yaml: Path, split: str) -> None:
