@@ -315,8 +315,9 @@ def export(
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".{stem}.export", dir=dest.parent) as tmp:
         # The exporter names its output after the checkpoint it loaded: hand it a copy in a scratch folder (our own
-        # types only, so it loads under the allow-list) and move the result into place once it is complete.
-        src = Path(tmp) / f"{stem}.pt"
+        # types only, so it loads under the allow-list) and move the result into place once it is complete. The
+        # copy's name is neutral: ultralytics renames yolov5*.pt files to its own `u` models and downloads them.
+        src = Path(tmp) / "model.pt"
         torch.save({"model": copy.deepcopy(model).float(), "train_args": {"imgsz": imgsz}}, src)
         kwargs = {"format": format, "imgsz": imgsz, "dynamic": dynamic, "batch": 1, "device": "cpu"}
         if format == "onnx":
