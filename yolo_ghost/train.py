@@ -26,7 +26,15 @@ from yolo_ghost.atomic import atomic_write
 from yolo_ghost.blocks.heads import AnchorDetect
 from yolo_ghost.cfg import ConfigError, load_model_cfg, resolve_model_cfg
 from yolo_ghost.curves import convergence, read_curve, warning_text
-from yolo_ghost.engine import CpuTrainerMixin, clear_errors, find_last, one_line, prepare_offline
+from yolo_ghost.engine import (
+    CpuTrainerMixin,
+    clear_errors,
+    discard_empty_run,
+    find_last,
+    one_line,
+    prepare_offline,
+    refuse_finished,
+)
 from yolo_ghost.eval.validator import CocoDetectionValidator, resolve_data
 from yolo_ghost.loss import DEFAULT_LOSS_HYP, LOSS_NAMES, LOSS_ONLY_KEYS
 from yolo_ghost.model import YoloGhostModel, build_model
@@ -307,6 +315,7 @@ def train(
     t0 = time.time()
     if resume:
         last = find_last(resume, project)
+        refuse_finished(last)
         allowed = {"device": device, "workers": workers, **overrides}
         make = lambda: YoloGhostTrainer(overrides={"resume": str(last), **allowed})  # noqa: E731
     else:
@@ -343,7 +352,8 @@ def train(
         make = lambda: YoloGhostTrainer(overrides=args, loss_hyp=loss_hyp)  # noqa: E731
     with clear_errors():
         trainer = make()
-        trainer.train()
+        with discard_empty_run(trainer.save_dir):
+            trainer.train()
     return _summary(trainer, compare, time.time() - t0)
 
 
