@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from pathlib import Path
 
 from yolo_ghost.commands import options
 
@@ -58,13 +59,19 @@ def run(args: argparse.Namespace) -> int:
     """Run the bench and print the Markdown table."""
     from yolo_ghost.bench import run_bench
     from yolo_ghost.cfg import ConfigError
-    from yolo_ghost.checkpoint import trusted
+    from yolo_ghost.checkpoint import checkpoint_imgsz, trusted
+    from yolo_ghost.model import build_model
 
     if not args.resume and not args.cfg:
         raise ConfigError("give --cfg CFG [CFG ...] (or --resume)")
     pairs = dict(item.split("=", 1) for item in args.pair if "=" in item)
     if len(pairs) != len(args.pair):
         raise ConfigError("--pair takes NAME=BASE, e.g. yolov5s-ghost=yolov5s")
+    # refuse a config that does not build, or an unusable or unsafe checkpoint, before the bench makes its folder
+    for c in args.cfg or []:
+        build_model(c)
+    for w in args.weights or []:
+        checkpoint_imgsz(Path(w), trust=args.trust_checkpoint)
     try:
         with trusted(args.trust_checkpoint):  # every checkpoint the bench loads: --weights and resumed runs
             run_bench(

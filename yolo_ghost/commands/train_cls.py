@@ -40,10 +40,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Train (or evaluate) and print the summary."""
     from yolo_ghost.cfg import ConfigError
+    from yolo_ghost.model import build_model
     from yolo_ghost.train_cls import DEFAULT_IMGSZ, format_summary, train_classifier, validate_classifier
 
     if not (args.cfg or args.resume or args.val):
         raise ConfigError("--cfg is required (or --resume, or --val WEIGHTS)")
+    if args.cfg and not args.resume:  # a config that does not build is refused before a run folder or dataset is made
+        build_model(args.cfg)
     if args.val:
         m = validate_classifier(args.val, data=args.data, imgsz=args.img, batch=args.batch_size, device=args.device)
         print(f"top-1 {m['top1']:.4f}  top-5 {m['top5']:.4f}  ({m['n_images']} images; {m['save_dir']})")
