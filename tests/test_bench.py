@@ -217,3 +217,13 @@ def test_pairs_compare_a_row_with_its_own_baseline():
         "0.50x GFLOPs and 0.67x onnxruntime-cpu latency (vs s)"
     )
     assert "(significant)" in lines[0] and lines[0].startswith("n-ghost: -0.050")
+
+
+def test_resume_of_a_finished_bench_makes_no_folder(tiny_bench, capsys):
+    _, run, _ = tiny_bench
+    finished = run.parent / "finished"
+    shutil.copytree(run, finished)
+    before = sorted(str(p) for p in run.parent.rglob("*") if p.is_dir())
+    assert main(["bench", "--resume", str(finished), "--project", str(run.parent)]) == 0
+    assert sorted(str(p) for p in run.parent.rglob("*") if p.is_dir()) == before  # nothing trained, no new run
+    assert "yolov5n-ghost" in capsys.readouterr().out  # the report, printed again

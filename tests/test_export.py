@@ -154,3 +154,25 @@ def test_exported_model_predicts_a_non_square_photo_like_the_checkpoint(photo, t
     same_score = (onnx_pred.boxes.conf[top, None] - ref.boxes.conf[None]).abs() < 1e-3
     same_class = onnx_pred.boxes.cls[top, None] == ref.boxes.cls[None]
     assert (near & same_score & same_class).any(1).all()
+
+
+def test_dynamic_export_takes_any_batch_and_size_as_its_metadata_says(tmp_path, randomize_bn):
+    import numpy as np
+    import onnxruntime as ort
+
+    from yolo_ghost.export import prepare_for_export
+
+    torch.manual_seed(0)
+    model = randomize_bn(yolo_ghost.build_model("yolov5n-ghost.yaml", nc=2)).eval()
+    ckpt = tmp_path / "m.pt"
+    torch.save({"model": model.half(), "train_args": {"imgsz": IMG}}, ckpt)
+    r = export(weights=ckpt, dynamic=True)
+    ref_model = prepare_for_export(yolo_ghost.load_checkpoint(ckpt))
+    sess = ort.InferenceSession(str(r.path), providers=["CPUExecutionProvider"])
+    for b, h, w in ((1, IMG, IMG), (2, 96, IMG), (3, IMG, 128)):  # non-square, as the predictor letterboxes photos
+        x = torch.rand(b, 3, h, w)
+        with torch.no_grad():
+            ref = ref_model(x).numpy()
+        out = sess.run(None, {INPUT_NAME: x.numpy()})[0]
+        assert out.shape == ref.shape == (b, 6, 3 * (h * w // 64 + h * w // 256 + h * w // 1024))
+        assert np.abs(out - ref).max() / np.abs(ref).max() < 1e-4
