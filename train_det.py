@@ -7,9 +7,16 @@ python train_det.py --resume runs/train/exp                        # continue an
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from yolo_ghost.__main__ import main as _tool
+from yolo_ghost.__main__ import parse_args as _parse
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The flags of ``yolo-ghost train``, parsed (for scripts that import this one)."""
+    return _parse(["train", *(sys.argv[1:] if argv is None else argv)], prog="train_det.py")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,6 +9,7 @@ wires them to argparse (importing only the command being run, so ``--help`` stay
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import os
 import sys
@@ -55,6 +56,21 @@ def build_parser(command: str | None = None, prog: str = PROG) -> OneLineParser:
     return parser
 
 
+def parse_args(argv: list[str] | None = None, prog: str | None = None) -> argparse.Namespace:
+    """Parse a command line (``COMMAND FLAGS...``); with ``prog`` (a root script), the command's own parser is named
+    after the script in ``--help`` and in its one-line errors."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not prog:
+        command = argv[0] if argv and argv[0] in COMMANDS else None
+        return build_parser(command).parse_args(argv)
+    command = argv[0]
+    p = build_parser(command)._subparsers._group_actions[0].choices[command]  # the command's own parser
+    p.prog, p.error_prefix = prog, f"{prog}: "
+    args = p.parse_args(argv[1:])
+    args.command = command
+    return args
+
+
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     """Parse the command line and run one command; returns the exit code.
 
@@ -65,22 +81,11 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
 
     # ultralytics decides at import time whether it is online (a DNS probe); no command needs the network.
     os.environ.setdefault("YOLO_OFFLINE", "1")
-    argv = list(sys.argv[1:] if argv is None else argv)
-    prefix = f"{prog}: " if prog else ""
-    if prog:
-        command = argv[0]
-        parser = build_parser(command)
-        p = parser._subparsers._group_actions[0].choices[command]  # the command's own parser, named after the script
-        p.prog, p.error_prefix = prog, prefix
-        args = p.parse_args(argv[1:])
-        args.command = command
-    else:
-        command = argv[0] if argv and argv[0] in COMMANDS else None
-        args = build_parser(command).parse_args(argv)
+    args = parse_args(argv, prog)
     try:
         return importlib.import_module(COMMANDS[args.command][0]).run(args)
     except (ConfigError, FileNotFoundError) as e:  # UnsafeCheckpointError is a ConfigError
-        return fail(e, prefix=prefix)
+        return fail(e, prefix=f"{prog}: " if prog else "")
 
 
 if __name__ == "__main__":
