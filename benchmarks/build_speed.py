@@ -2,8 +2,8 @@
 
 1. Build time: median of 5 builds per shipped config (``yolo_ghost.build_model``), in one process.
 2. Parity: the ultralytics package's own ``yolov5.yaml`` (scale from --scale) built by yolo-ghost and by
-   ultralytics, same weights, BN fused, batch 1, CPU eager, interleaved round by round; prints the latency ratio
-   (target: within 3%).
+   ultralytics, same weights, BN fused, batch 1, CPU eager, timed by ``yolo_ghost.latency.measure_latency``;
+   prints the median per-round latency ratio (target: within 3%).
 
     python benchmarks/build_speed.py [--scale s] [--img 640] [--rounds 60]
 """
@@ -36,38 +36,30 @@ def build_times(repeats: int = 5) -> list[tuple[str, float]]:
     return out
 
 
-@torch.inference_mode()
 def parity(scale: str, img: int, rounds: int, warmup: int = 5) -> dict[str, float]:
-    """Interleaved batch-1 latency of the same YAML built by yolo-ghost and by ultralytics (same weights)."""
+    """Interleaved batch-1 latency of the same YAML built by yolo-ghost and by ultralytics (same weights), timed by
+    ``yolo_ghost.latency.measure_latency`` (PyTorch eager, BN fused); the ratio is ``paired_ratio``'s."""
     import ultralytics
     from ultralytics.nn.tasks import DetectionModel
 
     import yolo_ghost
+    from yolo_ghost.latency import measure_latency, paired_ratio
 
     src = Path(ultralytics.__file__).parent / "cfg" / "models" / "v5" / "yolov5.yaml"
-    tmp = Path(tempfile.mkdtemp())
-    cfg = tmp / f"yolov5{scale}.yaml"
-    shutil.copy(src, cfg)
-    theirs = DetectionModel(str(cfg), verbose=False)
-    ours = yolo_ghost.build_model(cfg)
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = Path(tmp) / f"yolov5{scale}.yaml"
+        shutil.copy(src, cfg)
+        theirs = DetectionModel(str(cfg), verbose=False).eval()
+        ours = yolo_ghost.build_model(cfg).eval()
     ours.load_state_dict(theirs.state_dict())
-    models = {"yolo-ghost": ours.fuse().eval(), "ultralytics": theirs.fuse(verbose=False).eval()}
     x = torch.rand(1, 3, img, img)
-    assert torch.allclose(models["yolo-ghost"](x)[0], models["ultralytics"](x)[0], atol=1e-4)
-    for m in models.values():
-        for _ in range(warmup):
-            m(x)
-    times: dict[str, list[float]] = {k: [] for k in models}
-    for r in range(rounds):
-        order = list(models) if r % 2 == 0 else list(reversed(models))  # alternate who runs first
-        for k in order:
-            t = time.perf_counter()
-            models[k](x)
-            times[k].append(time.perf_counter() - t)
-    med = {k: statistics.median(v) * 1e3 for k, v in times.items()}
-    med["ratio"] = med["yolo-ghost"] / med["ultralytics"]
-    shutil.rmtree(tmp)
-    return med
+    with torch.inference_mode():
+        assert torch.allclose(ours(x)[0], theirs(x)[0], atol=1e-4)
+    lat = measure_latency(
+        {"yolo-ghost": ours, "ultralytics": theirs}, img, backends=["torch-cpu"], warmup=warmup, rounds=rounds
+    )
+    a, b = lat["yolo-ghost"]["torch-cpu"], lat["ultralytics"]["torch-cpu"]
+    return {"yolo-ghost": a.median_ms, "ultralytics": b.median_ms, "ratio": paired_ratio(a, b)}
 
 
 def main() -> None:

@@ -19,11 +19,11 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 import torch
 
 from yolo_ghost import build_model
 from yolo_ghost.export import INPUT_NAME, export_onnx, prepare_for_export
+from yolo_ghost.latency import ort_session
 from yolo_ghost.profiler import profile_model
 
 LAYER = re.compile(r"/model\.(\d+)/")
@@ -34,13 +34,8 @@ def profile_ort(cfg: str, imgsz: int, runs: int, warmup: int, threads: int, fold
     model = build_model(cfg, nc=80).eval()
     layer_gflops = [lp.gflops for lp in profile_model(model, imgsz).layers]
     path = export_onnx(prepare_for_export(model), folder / f"{Path(cfg).stem}.onnx", imgsz, dynamic=False)
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = threads
-    so.add_session_config_entry("session.intra_op.allow_spinning", "0")  # as yolo_ghost.latency times it
-    so.enable_profiling = True
-    so.profile_file_prefix = str(folder / Path(cfg).stem)
     x = np.random.default_rng(0).random((1, 3, imgsz, imgsz), dtype=np.float32)
-    sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    sess = ort_session(path, threads, profile_prefix=folder / Path(cfg).stem)  # as yolo_ghost.latency times it
     for _ in range(warmup + runs):
         sess.run(None, {INPUT_NAME: x})
     events = json.loads(Path(sess.end_profiling()).read_text())

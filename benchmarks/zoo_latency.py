@@ -2,8 +2,9 @@
 
 For each size (320 and 640 by default) every model is profiled (params, GFLOPs, memory traffic; BN fused) and all of
 them are timed together in one interleaved run (``yolo_ghost.latency.measure_latency``: batch 1, BN fused, PyTorch
-eager and ONNX Runtime). The table gives each model's GFLOPs and latency as ratios to yolov5n, so the gap between
-the two ratios shows how far FLOPs mislead.
+eager and ONNX Runtime). The table gives each model's GFLOPs and latency as ratios to yolov5n (the latency ratio is
+the median over rounds of the per-round ratio, ``paired_ratio``), so the gap between the two shows how far FLOPs
+mislead.
 
     python benchmarks/zoo_latency.py --img 320 640 --rounds 10 --json runs/zoo_latency.json
 """
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from yolo_ghost import build_model
 from yolo_ghost.atomic import write_json_atomic
-from yolo_ghost.latency import CPU_BACKENDS, measure_latency
+from yolo_ghost.latency import CPU_BACKENDS, measure_latency, paired_ratio
 from yolo_ghost.profiler import profile_model
 
 CONFIGS = [
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> dict:
         for n in models:
             pr, t, o = prof[n], lat[n]["torch-cpu"].median_ms, lat[n]["onnxruntime-cpu"].median_ms
             fr = pr.gflops / prof[base].gflops
-            lr = o / lat[base]["onnxruntime-cpu"].median_ms
+            lr = paired_ratio(lat[n]["onnxruntime-cpu"], lat[base]["onnxruntime-cpu"])  # median of per-round ratios
             rows[n] = {
                 "params": pr.params, "gflops": pr.gflops, "mem_mb": pr.mem_mb,
                 "latency": {b: s.as_dict() for b, s in lat[n].items()}, "gflops_ratio": fr, "ort_latency_ratio": lr,

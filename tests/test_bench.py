@@ -19,6 +19,7 @@ import yolo_ghost.bench_task as bench_task
 from yolo_ghost import curves, stats
 from yolo_ghost.__main__ import main
 from yolo_ghost.cfg import ConfigError
+from yolo_ghost.latency import available_backends
 
 CFGS = ["yolov5n.yaml", "yolov5n-ghost.yaml"]
 TINY = {"epochs": 2, "imgsz": 64, "batch": 4, "workers": 0, "latency_rounds": 2, "latency_warmup": 1}
@@ -62,7 +63,8 @@ def test_tiny_bench_writes_consistent_files(tiny_bench):
             assert x["train_seconds"] > 0 and (run / "results" / r["name"] / f"seed{x['seed']}.json").is_file()
             assert x["curve"]["epoch"] == [1, 2] and len(x["curve"]["map50_95"]) == 2
             assert x["convergence"]["tail_epochs"] == 1
-        assert set(r["latency"]) == set(saved["settings"]["backends"]) == {"torch-cpu", "onnxruntime-cpu"}
+        # every backend this machine has: torch-cpu, onnxruntime-cpu, and openvino-cpu when openvino is installed
+        assert set(r["latency"]) == set(saved["settings"]["backends"]) == set(available_backends())
         assert all(s["runs"] == 2 and s["imgsz"] == 64 and s["p10_ms"] <= s["p90_ms"] for s in r["latency"].values())
     with open(run / "bench.csv") as f:
         rows = list(csv.DictReader(f))
@@ -226,3 +228,13 @@ def test_pairs_compare_a_row_with_its_own_baseline():
         "0.50x GFLOPs and 0.67x onnxruntime-cpu latency (vs s)"
     )
     assert "(significant)" in lines[0] and lines[0].startswith("n-ghost: -0.050")
+
+
+def test_resume_of_a_finished_bench_makes_no_folder(tiny_bench, capsys):
+    _, run, _ = tiny_bench
+    finished = run.parent / "finished"
+    shutil.copytree(run, finished)
+    before = sorted(str(p) for p in run.parent.rglob("*") if p.is_dir())
+    assert main(["bench", "--resume", str(finished), "--project", str(run.parent)]) == 0
+    assert sorted(str(p) for p in run.parent.rglob("*") if p.is_dir()) == before  # nothing trained, no new run
+    assert "yolov5n-ghost" in capsys.readouterr().out  # the report, printed again

@@ -104,7 +104,7 @@ def test_crafted_checkpoint_runs_nothing_in_the_commands(tmp_path, data, capsys)
         err = capsys.readouterr().err.strip()
         assert err.count("\n") == 0 and "posix.system" in err and "--trust-checkpoint" in err, (how, err)
         assert cli(["export", "--weights", str(path)]) == 2
-        out = capsys.readouterr().out.strip()
+        out = capsys.readouterr().err.strip()
         assert out.count("\n") == 0 and "posix.system" in out, (how, out)
         assert not marker.exists(), how
     assert not (tmp_path / "runs").exists()  # a refused run leaves no folder
@@ -176,7 +176,7 @@ def test_bad_files_are_refused_in_one_line(tmp_path, data, capsys):
             yolo_ghost.load_checkpoint(path)
         assert "\n" not in str(e.value), name
         assert cli(["export", "--weights", str(path)]) == 2, name
-        out = capsys.readouterr().out.strip()
+        out = capsys.readouterr().err.strip()
         assert out.startswith("error: ") and out.count("\n") == 0, (name, out)
     from val_det import main as val
 

@@ -1,4 +1,5 @@
-"""ONNX export: every shipped config exports with a dynamic batch and matches PyTorch in onnxruntime."""
+"""Export: every shipped config traces to ONNX with a dynamic batch; checkpoints and configs go through the ultralytics
+exporter to ONNX, TorchScript, OpenVINO and NCNN and match PyTorch in each runtime."""
 
 from __future__ import annotations
 
@@ -8,7 +9,16 @@ import torch
 
 import yolo_ghost
 from yolo_ghost.__main__ import main
-from yolo_ghost.export import INPUT_NAME, OUTPUT_NAME, check_onnx, export, export_onnx
+from yolo_ghost.cfg import ConfigError
+from yolo_ghost.export import (
+    INPUT_NAME,
+    OUTPUT_NAME,
+    check_export,
+    check_onnx,
+    export,
+    export_onnx,
+    runtime_available,
+)
 
 IMG = 64
 
@@ -54,21 +64,63 @@ def test_export_command(tmp_path, capsys):
     assert "dynamic batch" in capsys.readouterr().out
     assert onnx.load(str(out)).graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
     assert main(["export", "--weights", str(tmp_path / "missing.pt")]) == 2
-    assert "not found" in capsys.readouterr().out
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "not found" in err and "\n" not in err
+    assert main(["export", "--cfg", "yolov5n.yaml", "--format", "tensorrt-cpu"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown format 'tensorrt-cpu'" in err and "openvino" in err
     with pytest.raises(SystemExit):  # --weights and --cfg are exclusive
         main(["export", "--weights", "a.pt", "--cfg", "yolov5n.yaml"])
 
 
-def test_metadata_states_the_fixed_input_size(tmp_path):
+def _onnx_shape_and_args(path):
     import ast
 
-    r = export(cfg="yolov5n-ghost.yaml", out=tmp_path / "m.onnx", imgsz=IMG, check=False, dynamic=True)
-    meta = {p.key: p.value for p in onnx.load(str(r.path)).metadata_props}
-    args = ast.literal_eval(meta["args"])
-    assert args["dynamic"] is False and ast.literal_eval(meta["imgsz"]) == [IMG, IMG]  # what the graph accepts
-    assert meta["dynamic_batch"] == "True"
-    dims = onnx.load(str(r.path)).graph.input[0].type.tensor_type.shape.dim
-    assert [d.dim_param or d.dim_value for d in dims] == ["batch", 3, IMG, IMG]
+    proto = onnx.load(str(path))
+    meta = {p.key: p.value for p in proto.metadata_props}
+    dims = [d.dim_param or d.dim_value for d in proto.graph.input[0].type.tensor_type.shape.dim]
+    return dims, ast.literal_eval(meta["args"]), ast.literal_eval(meta["imgsz"])
+
+
+def test_metadata_states_what_the_graph_accepts(tmp_path):
+    """ultralytics' `dynamic` means any input size: False for a fixed graph (its predictor then letterboxes to the
+    traced square), True only when height and width are symbolic too."""
+    r = export(cfg="yolov5n-ghost.yaml", out=tmp_path / "f.onnx", imgsz=IMG, check=False)
+    dims, args, imgsz = _onnx_shape_and_args(r.path)
+    assert dims == [1, 3, IMG, IMG] and args["dynamic"] is False and imgsz == [IMG, IMG] and args["batch"] == 1
+    r = export(cfg="yolov5n-ghost.yaml", out=tmp_path / "d.onnx", imgsz=IMG, dynamic=True)
+    dims, args, _ = _onnx_shape_and_args(r.path)
+    assert dims == ["batch", 3, "height", "width"] and args["dynamic"] is True
+    assert r.max_rel_err <= 1e-4  # checked at batch 1 and 2
+
+
+FORMATS = ["onnx", "torchscript", "openvino", "ncnn"]
+SUFFIX = {"onnx": ".onnx", "torchscript": ".torchscript", "openvino": "_openvino_model", "ncnn": "_ncnn_model"}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_checkpoint_exports_through_ultralytics_and_matches_pytorch(fmt, tmp_path, randomize_bn):
+    if not runtime_available(fmt):
+        pytest.skip(f"{fmt}: its runtime is not installed (pip install -e '.[dev]' installs it)")
+    torch.manual_seed(0)
+    model = randomize_bn(yolo_ghost.build_model("yolov5n-ghost.yaml", nc=3)).eval()
+    ckpt = tmp_path / "best.pt"
+    torch.save({"model": model.half(), "train_args": {"imgsz": IMG}}, ckpt)
+    r = export(weights=ckpt, format=fmt)
+    assert r.path == tmp_path / f"best{SUFFIX[fmt]}" and r.path.exists() and r.imgsz == IMG and r.format == fmt
+    assert r.max_rel_err is not None and r.max_rel_err <= 1e-4 and r.max_abs_err <= 1e-4 * IMG * 10
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["best.pt", r.path.name])  # no scratch left
+    # the check can fail: the same file against a model with other weights is far off
+    other = randomize_bn(yolo_ghost.build_model("yolov5n-ghost.yaml", nc=3)).eval()
+    _, rel = check_export(other, r.path, fmt, IMG)
+    assert rel > 1e-2
+
+
+def test_export_refuses_bad_sources(tmp_path):
+    with pytest.raises(ConfigError, match="exactly one"):
+        export()
+    with pytest.raises(ConfigError, match="unknown format 'onxx'"):
+        export(cfg="yolov5n.yaml", format="onxx")
 
 
 @pytest.mark.parametrize("photo", ["bus.jpg", "zidane.jpg"])
@@ -102,3 +154,25 @@ def test_exported_model_predicts_a_non_square_photo_like_the_checkpoint(photo, t
     same_score = (onnx_pred.boxes.conf[top, None] - ref.boxes.conf[None]).abs() < 1e-3
     same_class = onnx_pred.boxes.cls[top, None] == ref.boxes.cls[None]
     assert (near & same_score & same_class).any(1).all()
+
+
+def test_dynamic_export_takes_any_batch_and_size_as_its_metadata_says(tmp_path, randomize_bn):
+    import numpy as np
+    import onnxruntime as ort
+
+    from yolo_ghost.export import prepare_for_export
+
+    torch.manual_seed(0)
+    model = randomize_bn(yolo_ghost.build_model("yolov5n-ghost.yaml", nc=2)).eval()
+    ckpt = tmp_path / "m.pt"
+    torch.save({"model": model.half(), "train_args": {"imgsz": IMG}}, ckpt)
+    r = export(weights=ckpt, dynamic=True)
+    ref_model = prepare_for_export(yolo_ghost.load_checkpoint(ckpt))
+    sess = ort.InferenceSession(str(r.path), providers=["CPUExecutionProvider"])
+    for b, h, w in ((1, IMG, IMG), (2, 96, IMG), (3, IMG, 128)):  # non-square, as the predictor letterboxes photos
+        x = torch.rand(b, 3, h, w)
+        with torch.no_grad():
+            ref = ref_model(x).numpy()
+        out = sess.run(None, {INPUT_NAME: x.numpy()})[0]
+        assert out.shape == ref.shape == (b, 6, 3 * (h * w // 64 + h * w // 256 + h * w // 1024))
+        assert np.abs(out - ref).max() / np.abs(ref).max() < 1e-4

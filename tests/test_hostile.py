@@ -163,7 +163,7 @@ def test_commands_print_one_line_and_exit_2(case, tmp_path, capsys):
     p.write_text(cfg if isinstance(cfg, str) else yaml.safe_dump(cfg))
     for argv in (["profile", "--cfg", str(p), "--img", "64"], ["export", "--cfg", str(p), "--img", "64"]):
         assert cli(argv) == 2, argv
-        out = capsys.readouterr().out.strip()
+        out = capsys.readouterr().err.strip()  # refusals go to stderr
         assert out.startswith("error: ") and out.count("\n") == 0 and limit in out, (argv, out)
 
 

@@ -11,6 +11,8 @@ from torch import nn
 import yolo_ghost
 from yolo_ghost.latency import (
     CPU_BACKENDS,
+    OPENVINO_BACKEND,
+    LatencyStats,
     available_backends,
     format_latency_table,
     measure_latency,
@@ -101,3 +103,50 @@ def test_bad_arguments_are_refused():
         measure_latency(m, 32, ort_opt_level="max", progress=False)
     with pytest.raises(ValueError, match="no models"):
         measure_latency({}, 32, progress=False)
+
+
+def _stats(name: str, times: list[float]) -> LatencyStats:
+    return LatencyStats(
+        model=name, backend="torch-cpu", imgsz=32, batch=1, threads=1, median_ms=statistics.median(times),
+        p10_ms=min(times), p90_ms=max(times), runs=len(times), times_ms=tuple(times),
+    )  # fmt: skip
+
+
+def test_table_ratio_is_the_median_of_per_round_ratios():
+    """Equal medians (ratio of medians 1.00), but in two rounds of three `b` took twice `a`'s time."""
+    a, b = _stats("a", [2.0, 1.0, 5.0]), _stats("b", [1.0, 2.0, 10.0])
+    assert a.median_ms == b.median_ms == 2.0
+    table = format_latency_table({"a": {"torch-cpu": a}, "b": {"torch-cpu": b}}, baseline="a")
+    row = next(line for line in table.splitlines() if line.startswith("b "))
+    assert row.rstrip().endswith("x2.00"), table
+    assert "median over rounds of the ratio to a" in table
+
+
+def test_openvino_backend_is_offered_and_timed_when_installed():
+    import importlib.util
+
+    installed = importlib.util.find_spec("openvino") is not None
+    assert (OPENVINO_BACKEND in available_backends()) == installed
+    if not installed:
+        pytest.skip("openvino is not installed (pip install -e '.[openvino]')")
+    models = {"n": yolo_ghost.build_model("yolov5n.yaml"), "n-ghost": yolo_ghost.build_model("yolov5n-ghost.yaml")}
+    backends = ["onnxruntime-cpu", OPENVINO_BACKEND]
+    res = measure_latency(models, 64, backends=backends, warmup=1, rounds=3, threads=1, progress=False)
+    assert all(set(v) == set(backends) for v in res.values())
+    assert all(s.median_ms > 0 and s.runs == 3 and s.threads == 1 for v in res.values() for s in v.values())
+
+
+def test_openvino_model_computes_what_pytorch_computes(tmp_path):
+    pytest.importorskip("openvino", reason="openvino is not installed (pip install -e '.[openvino]')")
+    from yolo_ghost.export import export_onnx, prepare_for_export
+    from yolo_ghost.latency import openvino_model
+
+    torch.manual_seed(0)
+    model = yolo_ghost.build_model("yolov5n-ghost.yaml").eval()
+    path = export_onnx(model, tmp_path / "m.onnx", 64)
+    x = torch.rand(1, 3, 64, 64)
+    compiled = openvino_model(path, threads=1)
+    out = compiled(x.numpy())[compiled.output(0)]
+    with torch.no_grad():
+        ref = prepare_for_export(model)(x).numpy()
+    assert out.shape == ref.shape and abs(out - ref).max() / abs(ref).max() < 1e-4

@@ -82,4 +82,4 @@ def test_cli_table_states_convention_and_ratios(capsys):
 def test_cli_rejects_bad_size_and_unknown_cfg(capsys):
     assert main(["profile", "--cfg", "yolov5n.yaml", "--img", "100"]) == 2
     assert main(["profile", "--cfg", "nope.yaml"]) == 2
-    assert "not found" in capsys.readouterr().out
+    assert "not found" in capsys.readouterr().err

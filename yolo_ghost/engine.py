@@ -11,6 +11,7 @@ It sits below the trainers and the validator and imports neither.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,6 +36,10 @@ def prepare_offline() -> None:
     """
     os.environ["YOLO_OFFLINE"] = "1"
     from ultralytics.utils import events
+
+    from yolo_ghost.image_check import install as report_real_image_errors
+
+    report_real_image_errors()  # a skipped image's reason, not "No module named 'pi_heif'" (the plugin's install)
 
     events.events.enabled = False
     names = ("Arial.ttf", "Arial.Unicode.ttf")
@@ -125,6 +130,33 @@ def find_last(resume: bool | str | Path, project: Path) -> Path:
     return runs[-1].resolve()
 
 
+def refuse_finished(last: Path) -> None:
+    """Raise ``ConfigError`` when ``last.pt`` is the checkpoint of a finished run (the trainer strips it at the end,
+    setting ``epoch`` to -1), before a trainer is made: ultralytics refuses it only after creating a new run folder."""
+    from yolo_ghost.checkpoint import read_checkpoint
+
+    ckpt = read_checkpoint(last)
+    if int(ckpt.get("epoch", 0) or 0) == -1:
+        epochs = (ckpt.get("train_args") or {}).get("epochs", "its")
+        raise ConfigError(
+            f"--resume {str(last)!r}: that run finished its {epochs} epochs, nothing to resume; start a new run, "
+            f"e.g. with --weights {last.parent / 'best.pt'}"
+        )
+
+
+@contextmanager
+def discard_empty_run(save_dir: Path) -> Iterator[None]:
+    """On a failure, remove the run folder the trainer just made if it holds nothing of value (no checkpoint, no
+    results), so that a refused run leaves no stray folder behind; a resumed or reused run keeps its files."""
+    try:
+        yield
+    except BaseException:
+        d = Path(save_dir)
+        if d.is_dir() and not any(d.glob("weights/*.pt")) and not (d / "results.csv").exists():
+            shutil.rmtree(d, ignore_errors=True)
+        raise
+
+
 @contextmanager
 def clear_errors() -> Iterator[None]:
     """Turn the engine's errors about unusable input into ``ConfigError`` (one line, no traceback in the CLI)."""
@@ -134,7 +166,25 @@ def clear_errors() -> Iterator[None]:
         raise ConfigError(one_line(e)) from None
     except FileNotFoundError as e:  # a missing split, or one holding no images
         raise ConfigError(f"dataset: {one_line(e)}") from None
+    except ValueError as e:
+        if "No labels found in" not in str(e):
+            raise
+        raise ConfigError(
+            f"dataset: {_without_help_url(e)} (a YOLO dataset keeps one .txt per image in a labels/ folder beside "
+            "images/, same path and name: images/train/0.jpg -> labels/train/0.txt)"
+        ) from None
     except RuntimeError as e:
+        if str(e).startswith("No valid images found in"):  # every image of a split skipped, one reason a line
+            head, _, issues = str(e).partition("\n")
+            first = one_line(Exception(issues.strip().splitlines()[0])) if issues.strip() else ""
+            raise ConfigError(
+                f"dataset: {one_line(Exception(head)).rstrip('.')}: every image was skipped as corrupt"
+                + (f"; the first: {first}" if first else "")
+            ) from None
         if not str(e).startswith("Dataset "):  # ultralytics wraps every dataset-check failure so
             raise
         raise ConfigError(one_line(e)) from None
+
+
+def _without_help_url(e: BaseException) -> str:
+    return re.sub(r"\s*See https?://\S+[^.]*\.?", "", one_line(e)).rstrip(". ") + "."

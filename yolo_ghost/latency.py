@@ -6,8 +6,11 @@ each round times every (model, backend) once, in an order that rotates from roun
 is the median over rounds, with the 10th and 90th percentiles as its spread.
 
 Backends: ``torch-cpu`` (PyTorch eager, BN fused, ``torch.inference_mode``), ``onnxruntime-cpu`` (the model exported
-by ``yolo_ghost.export`` with a dynamic batch, all graph optimisations on), and on a machine with a GPU ``torch-cuda``,
+by ``yolo_ghost.export`` with a dynamic batch, all graph optimisations on), ``openvino-cpu`` when openvino is installed
+(the same ONNX file compiled by OpenVINO for latency, in fp32), and on a machine with a GPU ``torch-cuda``,
 ``torch-cuda-fp16`` and ``onnxruntime-cuda`` when onnxruntime has the CUDA provider.
+
+Measured effects of these choices are in the README ("Measuring latency"), next to the commands that produced them.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from torch import nn
 from yolo_ghost.export import INPUT_NAME, export_onnx, prepare_for_export
 
 CPU_BACKENDS = ("torch-cpu", "onnxruntime-cpu")
+OPENVINO_BACKEND = "openvino-cpu"
 ORT_OPT_LEVELS = ("disable", "basic", "extended", "all")
 
 
@@ -57,8 +61,12 @@ class LatencyStats:
 
 
 def available_backends() -> list[str]:
-    """The backends this machine can time: the CPU ones, plus CUDA ones when a GPU is visible."""
+    """The backends this machine can time: the CPU ones, OpenVINO's when installed, CUDA ones when a GPU is visible."""
+    import importlib.util
+
     out = list(CPU_BACKENDS)
+    if importlib.util.find_spec("openvino") is not None:
+        out.append(OPENVINO_BACKEND)
     if torch.cuda.is_available():
         out += ["torch-cuda", "torch-cuda-fp16"]
         try:
@@ -90,17 +98,25 @@ def _torch_runner(model: nn.Module, x: torch.Tensor, cuda: bool, half: bool) -> 
     return run
 
 
-def _ort_runner(
-    model: nn.Module, x: torch.Tensor, path: Path, cuda: bool, threads: int, opt_level: str
-) -> Callable[[], None]:
+def ort_session(
+    path: str | Path,
+    threads: int,
+    opt_level: str = "all",
+    cuda: bool = False,
+    profile_prefix: str | Path | None = None,
+) -> Any:
+    """An ONNX Runtime session as every yolo-ghost timing runs it: ``threads`` intra-op threads, one inter-op thread,
+    workers that sleep instead of spinning between runs, graph optimisation ``opt_level``; with ``profile_prefix``,
+    ORT's profiler on (its JSON goes to ``<prefix>_<date>.json``)."""
     import onnxruntime as ort
 
-    export_onnx(model, path, x.shape[-1], fuse=False)  # the caller's copy is fused already
+    if opt_level not in ORT_OPT_LEVELS:
+        raise ValueError(f"ort_opt_level must be one of {ORT_OPT_LEVELS}, got {opt_level!r}")
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
     # ORT's idle workers spin for a while after each run; in an interleaved run that would steal the cores from the
-    # next model timed (measured: PyTorch eager about 10x slower right after an ORT session), so they sleep instead.
+    # next model timed, so they sleep instead.
     so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     so.graph_optimization_level = {
         "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
@@ -108,10 +124,38 @@ def _ort_runner(
         "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
         "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
     }[opt_level]
+    if profile_prefix is not None:
+        so.enable_profiling = True
+        so.profile_file_prefix = str(profile_prefix)
     providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if cuda else ["CPUExecutionProvider"]
-    sess = ort.InferenceSession(str(path), so, providers=providers)
+    return ort.InferenceSession(str(path), so, providers=providers)
+
+
+def _ort_runner(
+    model: nn.Module, x: torch.Tensor, path: Path, cuda: bool, threads: int, opt_level: str
+) -> Callable[[], None]:
+    export_onnx(model, path, x.shape[-1], fuse=False)  # the caller's copy is fused already
+    sess = ort_session(path, threads, opt_level, cuda=cuda)
     feed = {INPUT_NAME: x.numpy()}
     return lambda: sess.run(None, feed)
+
+
+def openvino_model(path: str | Path, threads: int) -> Any:
+    """An ONNX file compiled by OpenVINO for the CPU as the timings run it: ``threads`` inference threads, the latency
+    hint (one stream), fp32 (CPUs with bf16 units would otherwise run in bf16, not what the other backends time)."""
+    import openvino as ov
+
+    config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads, "INFERENCE_PRECISION_HINT": "f32"}
+    return ov.Core().compile_model(str(path), "CPU", config)
+
+
+def _openvino_runner(model: nn.Module, x: torch.Tensor, path: Path, threads: int) -> Callable[[], None]:
+    if not path.is_file():  # the ONNX file onnxruntime-cpu times, when both run
+        export_onnx(model, path, x.shape[-1], fuse=False)
+    compiled = openvino_model(path, threads)
+    request = compiled.create_infer_request()
+    feed = x.numpy()
+    return lambda: request.infer({0: feed})
 
 
 def measure_latency(
@@ -139,10 +183,10 @@ def measure_latency(
         rounds: timed runs of every (model, backend); the order rotates each round.
         settle: untimed runs of the same (model, backend) right before each timed run. Switching models leaves cold
             caches and sleeping or still-spinning thread pools behind (PyTorch's OpenMP, other ORT sessions); without
-            this the many-small-op Ghost graphs paid for it (ORT yolov5l-v3-ghost: 577 ms interleaved vs 473 ms
-            run alone). With it, each timed run measures the model in steady state, as a deployed model runs.
-        threads: intra-op threads for PyTorch and onnxruntime (default: ``torch.get_num_threads()``); the same for
-            every model, and recorded in the results.
+            this the many-small-op Ghost graphs pay for it (measured in the README). With it, each timed run
+            measures the model in steady state, as a deployed model runs.
+        threads: intra-op threads for PyTorch, onnxruntime and OpenVINO (default: ``torch.get_num_threads()``); the
+            same for every model, and recorded in the results.
         fuse: fold BatchNorm first, as deployed models run.
         ort_opt_level: onnxruntime graph optimisation level (``disable`` / ``basic`` / ``extended`` / ``all``).
         workdir: where the ONNX files go (default: a temporary folder, removed afterwards).
@@ -173,11 +217,13 @@ def measure_latency(
         runners: list[tuple[str, str, Callable[[], None]]] = []
         for name, model in models.items():
             m = prepare_for_export(model, fuse=fuse)  # both backends run the same graph: fused, decoded output only
+            path = folder / f"{_safe(name)}.onnx"
             for b in backends:
                 if b.startswith("torch"):
                     run = _torch_runner(copy.deepcopy(m), x, cuda="cuda" in b, half=b.endswith("fp16"))
+                elif b == OPENVINO_BACKEND:
+                    run = _openvino_runner(m, x, path, threads=threads)
                 else:
-                    path = folder / f"{_safe(name)}.onnx"
                     run = _ort_runner(m, x, path, cuda="cuda" in b, threads=threads, opt_level=ort_opt_level)
                 runners.append((name, b, run))
         for _ in range(warmup):
@@ -230,7 +276,8 @@ def _safe(name: str) -> str:
 
 
 def format_latency_table(results: Mapping[str, Mapping[str, LatencyStats]], baseline: str | None = None) -> str:
-    """A plain-text table: one row per model, median [p10-p90] ms per backend, and the ratio to ``baseline``."""
+    """A plain-text table: one row per model, median [p10-p90] ms per backend, and the ratio to ``baseline`` (the
+    median of per-round ratios, ``paired_ratio``)."""
     backends = list(dict.fromkeys(b for per in results.values() for b in per))
     w = max(len(n) for n in results) + 2
     head = f"{'model':<{w}}" + "".join(f"{b:>28}" for b in backends)
@@ -244,12 +291,13 @@ def format_latency_table(results: Mapping[str, Mapping[str, LatencyStats]], base
                 continue
             cell = f"{s.median_ms:.1f} [{s.p10_ms:.1f}-{s.p90_ms:.1f}]"
             if baseline and baseline in results and b in results[baseline]:
-                cell += f" x{s.median_ms / results[baseline][b].median_ms:.2f}"
+                cell += f" x{paired_ratio(s, results[baseline][b]):.2f}"
             cells.append(f"{cell:>28}")
         lines.append(f"{name:<{w}}" + "".join(cells))
     any_s = next(iter(next(iter(results.values())).values()))
     lines.append(
         f"median [p10-p90] ms per batch of {any_s.batch} at {any_s.imgsz}x{any_s.imgsz}, {any_s.threads} threads, "
-        f"{any_s.runs} interleaved rounds" + (f"; x = ratio to {baseline}" if baseline else "")
+        f"{any_s.runs} interleaved rounds"
+        + (f"; x = median over rounds of the ratio to {baseline}" if baseline else "")
     )
     return "\n".join(lines)

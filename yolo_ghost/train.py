@@ -28,7 +28,14 @@ from yolo_ghost.blocks.heads import head_loss_names, head_train_gains
 from yolo_ghost.cfg import ConfigError, resolve_model_cfg
 from yolo_ghost.curves import convergence, read_curve, warning_text
 from yolo_ghost.datasets import check_splits, resolve_data
-from yolo_ghost.engine import CpuTrainerMixin, clear_errors, find_last, prepare_offline
+from yolo_ghost.engine import (
+    CpuTrainerMixin,
+    clear_errors,
+    discard_empty_run,
+    find_last,
+    prepare_offline,
+    refuse_finished,
+)
 from yolo_ghost.eval.validator import CocoDetectionValidator
 from yolo_ghost.loss import LOSS_ONLY_KEYS
 from yolo_ghost.model import YoloGhostModel, build_model, model_head
@@ -297,6 +304,7 @@ def train(
     t0 = time.time()
     if resume:
         last = find_last(resume, project)
+        refuse_finished(last)
         allowed = {"device": device, "workers": workers, **overrides}
         make = lambda: YoloGhostTrainer(overrides={"resume": str(last), **allowed})  # noqa: E731
     else:
@@ -333,7 +341,8 @@ def train(
         make = lambda: YoloGhostTrainer(overrides=args, loss_hyp=loss_hyp)  # noqa: E731
     with clear_errors():
         trainer = make()
-        trainer.train()
+        with discard_empty_run(trainer.save_dir):
+            trainer.train()
     return _summary(trainer, compare, time.time() - t0)
 
 

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+EXAMPLES = """examples:
+  yolo-ghost blocks                  # every registered block: YAML name, args, paper
+  yolo-ghost blocks Ghost            # only names containing 'Ghost'
+  yolo-ghost blocks --markdown       # the README's table"""
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Flags of the blocks command."""

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+EXAMPLES = """examples:
+  yolo-ghost configs                 # names usable as --cfg NAME from any directory
+  yolo-ghost train --cfg yolov5n-ghost.yaml"""
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Flags of the configs command (none)."""

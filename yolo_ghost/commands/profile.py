@@ -6,6 +6,11 @@ import argparse
 
 from yolo_ghost.cfg import ConfigError
 
+EXAMPLES = """examples:
+  yolo-ghost profile --cfg yolov5l-ghost.yaml --compare yolov5l.yaml         # per-layer tables and the ratios
+  yolo-ghost profile --cfg yolov5n-ghost.yaml yolov5n.yaml --summary --img 320
+  yolo-ghost profile --cfg yolov5s-spconv.yaml --json"""
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Flags of the profile command."""
@@ -26,13 +31,11 @@ def run(args: argparse.Namespace) -> int:
     from yolo_ghost.profiler import format_comparison, format_layers, format_markdown, profile_model, to_json
 
     if args.img < 32 or args.img % 32:
-        print(f"error: --img must be a positive multiple of 32 (the models' largest stride), got {args.img}")
-        return 2
+        raise ConfigError(f"--img must be a positive multiple of 32 (the models' largest stride), got {args.img}")
     try:
         profiles = [profile_model(c, args.img, fuse=not args.no_fuse, nc=args.nc) for c in args.cfg + args.compare]
-    except (ConfigError, KeyError) as e:
-        print(f"error: {e}")
-        return 2
+    except KeyError as e:
+        raise ConfigError(str(e)) from None
     if args.json:
         print(to_json(profiles))
         return 0
