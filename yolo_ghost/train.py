@@ -94,7 +94,7 @@ YOLOV5_RECIPE = Recipe(epochs=100, imgsz=640, batch=16)
 # above a few pixels. `shapes-hard` keeps YOLOv5's recipe, for long runs on a GPU.
 DATASET_RECIPES: dict[str, Recipe] = {
     "shapes": Recipe(
-        epochs=60,
+        epochs=44,
         imgsz=160,
         batch=16,
         hyp={
@@ -103,7 +103,7 @@ DATASET_RECIPES: dict[str, Recipe] = {
             "momentum": 0.9,
             "warmup_epochs": 1.0,
             "cos_lr": True,
-            "close_mosaic": 25,
+            "close_mosaic": 18,
             "scale": 0.3,
         },
     ),
