@@ -43,6 +43,7 @@ from yolo_ghost.bench_task import BenchTask, bench_task_of, get_bench_task
 from yolo_ghost.cfg import ConfigError
 from yolo_ghost.checkpoint import read_checkpoint
 from yolo_ghost.curves import convergence, plot_curves, read_curve, warning_text
+from yolo_ghost.engine import training_finished
 from yolo_ghost.latency import LatencyStats, available_backends, measure_latency, paired_ratio
 from yolo_ghost.model import build_model, load_checkpoint
 from yolo_ghost.pareto import pareto_front, plot_pareto
@@ -70,12 +71,6 @@ def _find_resume_dir(resume: bool | str | Path, project: Path) -> Path:
     if not runs:
         raise ConfigError(f"--resume: no bench under {project} to resume (no */{SETTINGS_FILE})")
     return runs[-1].parent
-
-
-def _training_finished(last: Path) -> bool:
-    """Whether ``last.pt`` is the stripped checkpoint written at the end of training (epoch set to -1)."""
-    ckpt = read_checkpoint(last)  # weights_only=True with the allow-list of yolo_ghost.checkpoint
-    return int(ckpt.get("epoch", 0)) == -1
 
 
 def _check_inputs(cfgs: Sequence[str], weights: Sequence[str] | None, data: str | None, seeds: int) -> BenchTask:
@@ -252,7 +247,7 @@ def _train_and_score(
         train_dir = run_dir / "train" / stem / f"seed{seed}"
         last = train_dir / "weights" / "last.pt"
         best = train_dir / "weights" / "best.pt"
-        if not (last.is_file() and _training_finished(last)):
+        if not (last.is_file() and training_finished(read_checkpoint(last))):
             t0 = time.time()
             recipe = {k: settings[k] for k in ("data", "epochs", "imgsz", "batch", "device", "workers")}
             task.train(

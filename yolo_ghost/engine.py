@@ -130,13 +130,19 @@ def find_last(resume: bool | str | Path, project: Path) -> Path:
     return runs[-1].resolve()
 
 
+def training_finished(ckpt: dict[str, Any]) -> bool:
+    """Whether a loaded ``last.pt`` is the checkpoint of a finished run (the trainer strips it at the end, setting
+    ``epoch`` to -1)."""
+    return int(ckpt.get("epoch", 0) or 0) == -1
+
+
 def refuse_finished(last: Path) -> None:
-    """Raise ``ConfigError`` when ``last.pt`` is the checkpoint of a finished run (the trainer strips it at the end,
-    setting ``epoch`` to -1), before a trainer is made: ultralytics refuses it only after creating a new run folder."""
+    """Raise ``ConfigError`` when ``last.pt`` is the checkpoint of a finished run, before a trainer is made:
+    ultralytics refuses it only after creating a new run folder."""
     from yolo_ghost.checkpoint import read_checkpoint
 
     ckpt = read_checkpoint(last)
-    if int(ckpt.get("epoch", 0) or 0) == -1:
+    if training_finished(ckpt):
         epochs = (ckpt.get("train_args") or {}).get("epochs", "its")
         raise ConfigError(
             f"--resume {str(last)!r}: that run finished its {epochs} epochs, nothing to resume; start a new run, "
