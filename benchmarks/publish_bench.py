@@ -11,8 +11,6 @@ import json
 import shutil
 from pathlib import Path
 
-from yolo_ghost.bench import verdicts
-
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
@@ -24,17 +22,15 @@ def main(argv: list[str] | None = None) -> Path:
     report = json.loads((a.run / "bench.json").read_text())
     table = (a.run / "bench.md").read_text()
     s, m = report["settings"], report["machine"]
-    base = report["rows"][0]
     DOCS.mkdir(exist_ok=True)
     shutil.copyfile(a.run / "pareto.png", DOCS / "benchmarks_pareto.png")
     curves = (a.run / "curves.png").is_file()
     if curves:
         shutil.copyfile(a.run / "curves.png", DOCS / "benchmarks_curves.png")
-    keep = [f"- {v}" for v in verdicts(report)]
     trained = [r for r in report["rows"] if r.get("train_seconds")]
     timing = (
         [
-            "Training time on that machine: "
+            "Training time, summed over seeds (each run timed where it ran; a resumed bench may span machines): "
             + ", ".join(f"{r['name']} {r['train_seconds'] / 60:.1f} min" for r in trained)
             + f" ({sum(r['train_seconds'] for r in trained) / 60:.1f} min in all, evaluation and latency not included).",
             "",
@@ -55,17 +51,12 @@ def main(argv: list[str] | None = None) -> Path:
             "",
             f"Every config was trained from scratch with the same recipe on `{s['data']}`, once per seed, and scored with "
             "pycocotools on its val split; latency was measured for all of them in one interleaved run on "
-            f"{m['cpu_count']} CPU cores ({m['cpu']}). The dataset is small and synthetic and the training short, so "
-            "the mAP values compare the configs under one cheap recipe; they are not COCO numbers.",
+            f"{m['cpu_count']} CPU cores ({m['cpu']}). The dataset is small and synthetic, so the mAP "
+            "values compare the configs under one recipe on one task; they are not COCO numbers.",
             "",
             table.rstrip(),
             "",
             *timing,
-            f"What you keep for what you save, relative to {base['name']} (difference of the mean mAP50-95 over seeds, "
-            "± the half-width of its 95% Welch interval):",
-            "",
-            *keep,
-            "",
             "![mAP50-95 against GFLOPs and against CPU latency](benchmarks_pareto.png)",
             "",
             *(["![val mAP50-95 per epoch, one line per run](benchmarks_curves.png)", ""] if curves else []),
