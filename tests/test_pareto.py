@@ -38,3 +38,19 @@ def test_plot_writes_two_panels(tmp_path):
     path = plot_pareto(rows, tmp_path / "p.png", baseline="stock", title="t")
     h, w = matplotlib.image.imread(path).shape[:2]
     assert w > 1.8 * h  # two panels side by side
+
+
+def test_plot_draws_the_seed_spread_as_error_bars(tmp_path):
+    rows = [
+        {"name": "stock", "params": 7e6, "map50_95": 0.30, "gflops": 16.5, "latency_ms": 40.0},
+        {"name": "ghost", "params": 3.7e6, "map50_95": 0.27, "gflops": 8.1, "latency_ms": 30.0},
+    ]
+    bare = matplotlib.image.imread(plot_pareto(rows, tmp_path / "bare.png", baseline="stock"))
+    zero = [{**r, "map50_95_std": 0.0} for r in rows]  # one seed: no spread, nothing to draw
+    same = matplotlib.image.imread(plot_pareto(zero, tmp_path / "zero.png", baseline="stock"))
+    spread = [{**r, "map50_95_std": 0.02} for r in rows]
+    bars = matplotlib.image.imread(plot_pareto(spread, tmp_path / "bars.png", baseline="stock"))
+    assert (same == bare).all()
+    assert bars.shape == bare.shape
+    # bars of +-0.02 on a 0.03-wide score axis cover far more than a marker's worth of pixels
+    assert (bars != bare).any(axis=-1).mean() > 0.002

@@ -552,8 +552,8 @@ def write_report(report: dict[str, Any], run_dir: str | Path) -> dict[str, Path]
     task = get_bench_task(s.get("task"))
     key, metric = task.headline, task.label(task.headline)
     plot_rows = [
-        {"name": r["name"], "params": r["params"], key: r[key], "gflops": r["gflops"],
-         "latency_ms": r["latency_ms"][head]}
+        {"name": r["name"], "params": r["params"], key: r[key], f"{key}_std": r.get(f"{key}_std"),
+         "gflops": r["gflops"], "latency_ms": r["latency_ms"][head]}
         for r in report["rows"]
     ]  # fmt: skip
     paths["png"] = plot_pareto(

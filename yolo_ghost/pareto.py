@@ -43,11 +43,13 @@ def plot_pareto(
     title: str = "",
     score_label: str | None = None,
 ) -> Path:
-    """Save one panel per cost: ``score`` against that cost, marker area by params, front drawn, points labelled.
+    """Save one panel per cost: ``score`` against that cost, marker area by params, front drawn, points labelled,
+    the score's seed spread as error bars where given.
 
     Args:
         rows: one mapping per model with ``name``, ``params``, ``score`` and every cost key (a missing or None cost
-            leaves the point out of that panel).
+            leaves the point out of that panel); an optional ``<score>_std`` (spread over seeds) is drawn as an
+            error bar of that half-height.
         path: the PNG to write.
         score: the key plotted upwards (mAP50-95 by default).
         costs: ``(key, axis label)`` per panel.
@@ -69,7 +71,10 @@ def plot_pareto(
         for r, x, y in zip(sel, xs, ys):
             size = 40 + 400 * float(r["params"]) / pmax
             star = r["name"] == baseline
-            ax.scatter(x, y, s=size * (1.6 if star else 1), marker="*" if star else "o", alpha=0.7, zorder=3)
+            dot = ax.scatter(x, y, s=size * (1.6 if star else 1), marker="*" if star else "o", alpha=0.7, zorder=3)
+            std = r.get(f"{score}_std")
+            if std:  # the seed-to-seed spread: two points closer than their bars are not told apart
+                ax.errorbar(x, y, yerr=float(std), color=dot.get_facecolor()[0], capsize=3, lw=1, zorder=2)
             ax.annotate(r["name"], (x, y), textcoords="offset points", xytext=(6, 5), fontsize=8)
         front = pareto_front(xs, ys)
         if front:
@@ -81,7 +86,8 @@ def plot_pareto(
         ax.set_xlabel(label)
         ax.set_ylabel(score_label or score.replace("map", "mAP").replace("_", "-"))
         ax.grid(alpha=0.3)
-    fig.suptitle(title + ("\n" if title else "") + "marker area ~ parameters", fontsize=10)
+    bars = ", bars: ±1 std over seeds" if any(r.get(f"{score}_std") for r in rows) else ""
+    fig.suptitle(title + ("\n" if title else "") + "marker area ~ parameters" + bars, fontsize=10)
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
