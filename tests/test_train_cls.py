@@ -19,11 +19,13 @@ from toy_data import make_cls_folder
 
 from yolo_ghost.cfg import ConfigError
 from yolo_ghost.classifier import YoloGhostClassifier
+from yolo_ghost.curves import convergence
 from yolo_ghost.profiler import profile_model
 from yolo_ghost.train_cls import (
     YoloGhostClassificationTrainer,
     YoloGhostClassificationValidator,
     check_classifier_cfg,
+    format_summary,
     resolve_cls_data,
     train_classifier,
     validate_classifier,
@@ -81,6 +83,11 @@ def test_shipped_classifier_trains_offline_and_reports_best_pt(run, data):
     assert (save / "weights" / "best.pt").is_file() and (save / "weights" / "last.pt").is_file()
     rows = list(csv.DictReader((save / "results.csv").open()))
     assert [int(float(r["epoch"])) for r in rows] == [1, 2]
+    # the summary carries the per-epoch val top-1 and the plateau verdict on it, as the detector's does
+    assert run["curve"]["top1"] == pytest.approx([float(r["metrics/accuracy_top1"]) for r in rows])
+    assert run["convergence"] == convergence(run["curve"]["top1"])
+    warned = "WARNING: this training is still improving" in format_summary(run)
+    assert warned == run["convergence"]["still_improving"]
     assert run["cfg"] == "shufflenetv2-k5-cls.yaml" and run["epochs"] == 2 and run["imgsz"] == 32
     assert run["params"] == profile_model(YoloGhostClassifier("shufflenetv2-k5-cls.yaml", nc=2), 32).params
     assert run["gflops"] == pytest.approx(
@@ -94,6 +101,14 @@ def test_shipped_classifier_trains_offline_and_reports_best_pt(run, data):
     assert np.mean(list(metrics["per_class_top1"].values())) == pytest.approx(run["top1"])  # balanced classes
     ckpt = torch.load(run["best"], map_location="cpu", weights_only=False)
     assert isinstance(ckpt["model"], YoloGhostClassifier) and ckpt["model"].names == {0: "blue", 1: "red"}
+
+
+def test_summary_warns_when_top1_is_still_improving(run):
+    rising = {**run, "convergence": convergence([0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])}
+    flat = {**run, "convergence": convergence([0.2, 0.5, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6])}
+    assert format_summary(rising).splitlines()[-1].startswith("WARNING: this training is still improving")
+    assert "val top-1 gained 22.2% of its final value" in format_summary(rising)
+    assert "WARNING" not in format_summary(flat)
 
 
 def test_validate_classifier_gives_the_training_summary_s_figures(run, data, tmp_path):
@@ -174,8 +189,10 @@ def test_cli_trains(data, tiny_cfg, tmp_path):
         capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "YOLO_OFFLINE": "1"}, timeout=300,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-2000:]
-    summary = out.stdout.strip().splitlines()[-2:]
+    summary = out.stdout.strip().splitlines()[-3:]
     assert summary[0].startswith("top-1 ") and "top-5 1.0000" in summary[0] and summary[1].startswith("run: ")
+    # one epoch cannot show a plateau, so the run is flagged
+    assert summary[2].startswith("WARNING: this training is still improving")
     assert (tmp_path / "exp" / "weights" / "best.pt").is_file()
 
 
