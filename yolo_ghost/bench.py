@@ -42,7 +42,7 @@ from yolo_ghost.atomic import atomic_write, write_json_atomic
 from yolo_ghost.bench_task import BenchTask, bench_task_of, get_bench_task
 from yolo_ghost.cfg import ConfigError
 from yolo_ghost.checkpoint import read_checkpoint
-from yolo_ghost.curves import convergence, plot_curves, read_curve, warning_text
+from yolo_ghost.curves import plot_curves, training_curve, warning_text
 from yolo_ghost.engine import training_finished
 from yolo_ghost.latency import LatencyStats, available_backends, measure_latency, paired_ratio
 from yolo_ghost.model import build_model, load_checkpoint
@@ -242,7 +242,7 @@ def _train_and_score(
     per-epoch val curve with the plateau verdict of its headline metric.
     """
     stem = model_name(cfg)
-    train_seconds, curve = None, None
+    train_seconds, track = None, {}
     if ckpt is None:
         train_dir = run_dir / "train" / stem / f"seed{seed}"
         last = train_dir / "weights" / "last.pt"
@@ -256,8 +256,7 @@ def _train_and_score(
             )  # fmt: skip
             train_seconds = round(time.time() - t0, 1)
         ckpt = str(best if best.is_file() else last)
-        if (train_dir / "results.csv").is_file():
-            curve = read_curve(train_dir / "results.csv", columns=task.curve_columns)
+        track = training_curve(train_dir, task.curve_columns, task.headline)
     val_dir = run_dir / "val" / stem / f"seed{seed}"
     return {
         "seed": seed,
@@ -265,8 +264,8 @@ def _train_and_score(
         "nc": int(load_checkpoint(ckpt).yaml["nc"]),
         "train_seconds": train_seconds,
         **task.score(ckpt, settings["data"], settings["imgsz"], val_dir),
-        "curve": curve,
-        "convergence": convergence(curve[task.headline]) if curve else None,
+        "curve": track.get("curve"),
+        "convergence": track.get("convergence"),
     }
 
 

@@ -92,6 +92,23 @@ def warning_text(conv: Mapping[str, Any], metric: str = "mAP50-95") -> str:
     )
 
 
+def training_curve(
+    save_dir: str | Path, columns: Mapping[str, str] = _MAP_COLUMNS, key: str = "map50_95"
+) -> dict[str, Any]:
+    """``{"curve": read_curve(...), "convergence": convergence(curve[key])}`` of a training folder, or ``{}`` when it
+    has no ``results.csv`` (validation was switched off)."""
+    results_csv = Path(save_dir) / "results.csv"
+    if not results_csv.is_file():
+        return {}
+    curve = read_curve(results_csv, columns=columns)
+    return {"curve": curve, "convergence": convergence(curve[key])}
+
+
+def summary_warning(conv: Mapping[str, Any] | None, metric: str = "mAP50-95") -> list[str]:
+    """The training summary's warning line for a run still improving (``conv`` from ``convergence``), or none."""
+    return [f"WARNING: this training is {warning_text(conv, metric)}"] if conv and conv["still_improving"] else []
+
+
 def plot_curves(
     runs: Sequence[Mapping[str, Any]],
     path: str | Path,

@@ -26,7 +26,7 @@ from ultralytics.utils.torch_utils import strip_optimizer, torch_distributed_zer
 from yolo_ghost.atomic import atomic_write
 from yolo_ghost.blocks.heads import head_loss_names, head_train_gains
 from yolo_ghost.cfg import ConfigError, resolve_model_cfg
-from yolo_ghost.curves import convergence, read_curve, warning_text
+from yolo_ghost.curves import summary_warning, training_curve
 from yolo_ghost.datasets import check_splits, resolve_data
 from yolo_ghost.engine import (
     CpuTrainerMixin,
@@ -364,11 +364,7 @@ def _summary(trainer: YoloGhostTrainer, compare: str | Path | None, seconds: flo
         "cfg": str(model.yaml.get("yaml_file", trainer.args.model)),
         "seconds": round(seconds, 1),
     }
-    results_csv = Path(trainer.save_dir) / "results.csv"
-    if results_csv.is_file():  # per-epoch val mAP, absent when validation was switched off
-        curve = read_curve(results_csv)
-        out["curve"] = curve
-        out["convergence"] = convergence(curve["map50_95"])
+    out.update(training_curve(trainer.save_dir))  # per-epoch val mAP, absent when validation was switched off
     if "metrics/coco_AP50-95(B)" in metrics:  # pycocotools on best.pt, when the COCO validator ran it
         out["coco_map50_95"] = float(metrics["metrics/coco_AP50-95(B)"])
         out["coco_map50"] = float(metrics["metrics/coco_AP50(B)"])
@@ -402,9 +398,7 @@ def format_summary(s: dict[str, Any]) -> str:
     ]
     if "coco_map50_95" in s:
         lines.insert(1, f"pycocotools: AP50-95 {s['coco_map50_95']:.4f}  AP50 {s['coco_map50']:.4f}")
-    conv = s.get("convergence")
-    if conv and conv["still_improving"]:
-        lines.append(f"WARNING: this training is {warning_text(conv)}")
+    lines += summary_warning(s.get("convergence"))
     if "compare" in s:
         c = s["compare"]
         lines.append(

@@ -23,7 +23,7 @@ from ultralytics.utils.torch_utils import unwrap_model
 from yolo_ghost.atomic import write_json_atomic
 from yolo_ghost.cfg import ConfigError, load_model_cfg, resolve_model_cfg
 from yolo_ghost.classifier import YoloGhostClassifier
-from yolo_ghost.curves import convergence, read_curve, warning_text
+from yolo_ghost.curves import summary_warning, training_curve
 from yolo_ghost.data.shapes_cls import BUILTIN_NAMES, resolve_builtin_cls_dataset
 from yolo_ghost.engine import CpuTrainerMixin, clear_errors, find_last, prepare_offline
 from yolo_ghost.model import model_task
@@ -261,11 +261,7 @@ def _summary(trainer: YoloGhostClassificationTrainer, seconds: float) -> dict[st
         "cfg": str(model.yaml.get("yaml_file", trainer.args.model)),
         "seconds": round(seconds, 1),
     }
-    results_csv = Path(trainer.save_dir) / "results.csv"
-    if results_csv.is_file():  # per-epoch val top-1: the same plateau rule as the detector's mAP50-95
-        curve = read_curve(results_csv, columns=CLS_CURVE_COLUMNS)
-        out["curve"] = curve
-        out["convergence"] = convergence(curve["top1"])
+    out.update(training_curve(trainer.save_dir, CLS_CURVE_COLUMNS, "top1"))  # the detector's plateau rule, on top-1
     return out
 
 
@@ -319,11 +315,11 @@ def validate_classifier(
 
 def format_summary(s: dict[str, Any]) -> str:
     """The summary block ``train_cls.py`` prints."""
-    text = (
-        f"top-1 {s['top1']:.4f}  top-5 {s['top5']:.4f}  params {s['params']:,}  GFLOPs {s['gflops']:.3f} @{s['imgsz']}"
-        f"  ({s['cfg']}, {s['epochs']} epochs, {s['seconds']:.0f} s)\nrun: {s['save_dir']}  (weights: {s['best']})"
+    return "\n".join(
+        [
+            f"top-1 {s['top1']:.4f}  top-5 {s['top5']:.4f}  params {s['params']:,}  GFLOPs {s['gflops']:.3f} "
+            f"@{s['imgsz']}  ({s['cfg']}, {s['epochs']} epochs, {s['seconds']:.0f} s)",
+            f"run: {s['save_dir']}  (weights: {s['best']})",
+            *summary_warning(s.get("convergence"), metric="top-1"),
+        ]
     )
-    conv = s.get("convergence")
-    if conv and conv["still_improving"]:
-        text += f"\nWARNING: this training is {warning_text(conv, metric='top-1')}"
-    return text
