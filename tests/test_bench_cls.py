@@ -20,6 +20,7 @@ import yolo_ghost.bench_task as bench_task
 from yolo_ghost import stats, study_report
 from yolo_ghost.__main__ import main
 from yolo_ghost.cfg import ConfigError
+from yolo_ghost.curves import convergence
 from yolo_ghost.latency import available_backends
 from yolo_ghost.study import CONCLUSIONS, STUDY, Claim, Conclusion
 from yolo_ghost.train_cls import CLS_TRAIN_HYP
@@ -51,7 +52,7 @@ def test_classifier_bench_statistics_agree_with_a_hand_computation(cls_bench):
             val = json.loads((run / "val" / r["name"] / f"seed{x['seed']}" / "metrics.json").read_text())
             assert (x["top1"], x["top5"]) == (val["top1"], val["top5"])  # the validator's figures, not retyped
             assert x["curve"]["epoch"] == [1, 2] and len(x["curve"]["top1"]) == 2
-            assert x["convergence"] == json.loads(json.dumps(bench.convergence(x["curve"]["top1"])))
+            assert x["convergence"] == json.loads(json.dumps(convergence(x["curve"]["top1"])))
         for key in ("top1", "top5"):
             vals = [x[key] for x in r["runs"]]
             assert r[key] == pytest.approx(statistics.mean(vals), abs=1e-12)
