@@ -27,6 +27,7 @@ from yolo_ghost.checkpoint import checkpoint_imgsz, trusted
 from yolo_ghost.datasets import check_splits, resolve_data
 from yolo_ghost.engine import prepare_offline
 from yolo_ghost.eval.coco import STAT_KEYS, format_report, image_id_map, run_cocoeval, yolo_to_coco
+from yolo_ghost.eval.nms import per_class_nms
 
 # YOLOv5's val.py defaults (ultralytics uses iou=0.7 for NMS; YOLOv5 reports its numbers with 0.6).
 DEFAULT_CONF = 0.001
@@ -142,6 +143,19 @@ class CocoDetectionValidator(DetectionValidator):
         if self.coco_active and RANK in {-1, 0}:
             # Built before the first batch, so that a bad `val_json:` fails at once rather than after inference.
             self._gt = self._ground_truth()
+
+    def postprocess(self, preds: torch.Tensor) -> list[dict[str, torch.Tensor]]:
+        """The parent's NMS (multi-label, class-aware), one greedy pass per class (``yolo_ghost.eval.nms``)."""
+        if self.end2end or self.args.task != "detect":
+            return super().postprocess(preds)
+        outputs = per_class_nms(
+            preds,
+            self.args.conf,
+            self.args.iou,
+            max_det=self.args.max_det,
+            agnostic=bool(self.args.single_cls or self.args.agnostic_nms),
+        )
+        return [{"bboxes": x[:, :4], "conf": x[:, 4], "cls": x[:, 5], "extra": x[:, 6:]} for x in outputs]
 
     def update_metrics(self, preds: list[dict[str, torch.Tensor]], batch: dict[str, Any]) -> None:
         """Update the ultralytics metrics, and keep every prediction in original-image pixels as a COCO result."""
