@@ -12,10 +12,12 @@ import statistics
 
 import matplotlib.image
 import pytest
+import torch
 from toy_data import make_dataset
 
 import yolo_ghost.bench as bench
 import yolo_ghost.bench_task as bench_task
+import yolo_ghost.train as train_mod
 from yolo_ghost import curves, stats
 from yolo_ghost.__main__ import main
 from yolo_ghost.cfg import ConfigError
@@ -149,6 +151,10 @@ def test_resume_is_per_run(tiny_bench, monkeypatch):
     assert settings["task"] == "detect"
     assert settings["hyp"]["lr0"] == bench_task.DETECT.recipe(settings["data"])["hyp"]["lr0"]
     settings["hyp"]["lr0"] = 0.0123
+    # a bench recorded before the EMA keys existed trained with YOLOv5's EMA, whatever today's recipe sets
+    assert settings["hyp"]["ema_decay"] == train_mod.YOLOV5_TRAIN_HYP["ema_decay"]
+    del settings["hyp"]["ema_decay"], settings["hyp"]["ema_tau"]
+    monkeypatch.setattr(train_mod, "recipe_for", lambda data: train_mod.Recipe(1, 64, 2, {"ema_decay": 0.5}))
     (resumed / "settings.json").write_text(json.dumps(settings))
     trained, hyps = [], []
     real = bench_task.DETECT.train
@@ -158,6 +164,8 @@ def test_resume_is_per_run(tiny_bench, monkeypatch):
     assert trained == [("yolov5n-ghost.yaml", 1)] and hyps[0]["lr0"] == 0.0123
     args = (resumed / "train" / "yolov5n-ghost" / "seed1" / "args.yaml").read_text()
     assert "lr0: 0.0123" in args
+    ckpt = torch.load(resumed / "train" / "yolov5n-ghost" / "seed1" / "weights" / "last.pt", weights_only=False)
+    assert ckpt["model"].yaml["ema"] == {"ema_decay": 0.9999, "ema_tau": 2000.0}
     assert [r["name"] for r in report["rows"]] == ["yolov5n", "yolov5n-ghost"]
     # a run whose training finished but whose scoring was cut off is scored without training again
     (resumed / "results" / "yolov5n-ghost" / "seed0.json").unlink()

@@ -16,6 +16,7 @@ import pytest
 import torch
 import yaml
 from toy_data import make_dataset
+from ultralytics.utils.torch_utils import ModelEMA
 
 from yolo_ghost.cfg import ConfigError, models_dir
 from yolo_ghost.train import YoloGhostTrainer, format_summary, load_hyp, train
@@ -192,14 +193,27 @@ def test_resume_finishes_the_planned_epochs(tmp_path, data, monkeypatch):
         raise _KilledError  # as if the process died right after the first epoch's checkpoint
 
     monkeypatch.setattr(YoloGhostTrainer, "save_model", save_then_die)
+    # the EMA schedule of the hyp, read at every update, is the one the resumed run keeps
+    decays: list[tuple[int, float]] = []
+    update = ModelEMA.update
+    monkeypatch.setattr(
+        ModelEMA,
+        "update",
+        lambda self, m: decays.append((self.updates + 1, self.decay(self.updates + 1))) or update(self, m),
+    )
+    ema = {"ema_decay": 0.5, "ema_tau": 7.0}
+    run_args = {"epochs": 2, "imgsz": 64, "batch": 4, "nbs": 4, "workers": 0, **FAST}  # nbs 4: a step every batch
     with pytest.raises(_KilledError):
-        train("yolov5n.yaml", data=data, epochs=2, imgsz=64, batch=4, workers=0, project=tmp_path, name="r", **FAST)
+        train("yolov5n.yaml", data=data, project=tmp_path, name="r", hyp=ema, **run_args)
     monkeypatch.setattr(YoloGhostTrainer, "save_model", original)
     run = tmp_path / "r"
     assert [r["epoch"] for r in read_results(run)] == [1]
+    first = len(decays)
     s = train(None, resume=True, project=tmp_path)  # the newest run under the project
     assert Path(s["save_dir"]) == run and s["epochs"] == 2
     assert [r["epoch"] for r in read_results(run)] == [1, 2]
+    assert first > 0 and [u for u, _ in decays] == list(range(1, 2 * first + 1))  # counted on from the checkpoint
+    assert [d for _, d in decays] == pytest.approx([0.5 * (1 - math.exp(-u / 7.0)) for u, _ in decays])
     assert (run / "weights" / "best.pt").is_file()
     with pytest.raises(ConfigError, match="finished"):
         train(None, resume=run)
@@ -268,6 +282,11 @@ def test_yolov5_hyp_file_is_split_between_trainer_and_loss(tmp_path):
     trainer_args, loss = load_hyp(hyp)
     assert trainer_args == {"lr0": 0.02, "box": 0.05, "mosaic": 0.5}
     assert loss == {"obj": 0.7, "cls_pw": 1.0, "anchor_t": 3.0}
+    assert load_hyp({"ema_decay": 0.99, "ema_tau": 50})[0] == {"ema_decay": 0.99, "ema_tau": 50}  # the trainer's
+    with pytest.raises(ConfigError, match=r"ema_decay 1.0: must be in \[0, 1\)"):
+        load_hyp({"ema_decay": 1.0})
+    with pytest.raises(ConfigError, match=r"ema_tau 0\.0: must be > 0"):
+        load_hyp({"ema_tau": 0})
     with pytest.raises(ConfigError, match="lr_zero"):
         load_hyp({"lr_zero": 1})
     with pytest.raises(ConfigError, match="fl_gamma"):
@@ -305,8 +324,8 @@ def test_dataset_recipe_sets_the_defaults(name, data, monkeypatch):
     seen = {}
 
     class Recorder:
-        def __init__(self, overrides=None, loss_hyp=None, **_):
-            seen.update(overrides)
+        def __init__(self, overrides=None, loss_hyp=None, ema=None, **_):
+            seen.update(overrides, **ema)
             raise _CapturedError
 
     monkeypatch.setattr(tr, "YoloGhostTrainer", Recorder)
