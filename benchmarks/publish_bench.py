@@ -14,6 +14,19 @@ from pathlib import Path
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
+def recipe_line(settings: dict) -> str:
+    """The training recipe a bench recorded, in words: epochs, size, batch and every hyperparameter it set."""
+    recorded = dict(settings.get("hyp") or {})
+    if recorded and "ema_decay" not in recorded:  # recorded before the EMA keys existed: it trained with YOLOv5's
+        recorded.update(ema_decay=0.9999, ema_tau=2000.0)
+    hyp = ", ".join(f"{k} {v}" for k, v in sorted(recorded.items()))
+    return (
+        f"The recipe, as recorded in the bench's `settings.json` (a later default recipe of the dataset may differ; "
+        f"`bench --resume` trains missing runs with this one): {settings['epochs']} epochs at {settings['imgsz']} px, "
+        f"batch {settings['batch']}; {hyp or 'the trainer defaults'}."
+    )
+
+
 def main(argv: list[str] | None = None) -> Path:
     """Write docs/benchmarks.md from the run's bench.json / bench.md and copy its pareto.png."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -53,6 +66,8 @@ def main(argv: list[str] | None = None) -> Path:
             "pycocotools on its val split; latency was measured for all of them in one interleaved run on "
             f"{m['cpu_count']} CPU cores ({m['cpu']}). The dataset is small and synthetic, so the mAP "
             "values compare the configs under one recipe on one task; they are not COCO numbers.",
+            "",
+            recipe_line(s),
             "",
             table.rstrip(),
             "",
