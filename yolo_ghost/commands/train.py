@@ -29,7 +29,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     options.add_workers(p, DEFAULT_WORKERS)
     options.add_run_folder(p, DEFAULT_PROJECT)
     options.add_resume(p)
-    p.add_argument("--hyp", default=None, help="YOLOv5-style hyperparameter YAML (lr0, mosaic, obj, anchor_t, ...)")
+    p.add_argument(
+        "--hyp",
+        default=None,
+        help="YOLOv5-style hyperparameter YAML: ultralytics arguments (lr0, mosaic, ...), the loss keys (obj, anchor_t, ...) and the weight EMA's ema_decay and ema_tau",
+    )
     options.add_seed(p)
     p.add_argument("--compare", metavar="CFG", default=None, help="also report GFLOPs and params as ratios to CFG")
     options.add_trust_checkpoint(p)
