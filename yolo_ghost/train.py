@@ -191,8 +191,9 @@ class YoloGhostTrainer(CpuTrainerMixin, DetectionTrainer):
         self._schedule_ema()
 
     def _schedule_ema(self) -> None:
-        # ultralytics' ramp reaches 0.9999 after ~10,000 updates, where YOLOv5's 300 COCO epochs make 500,000: in a
-        # run of a few thousand updates that EMA averages almost nothing. The recipe of a short run sets its own.
+        # ultralytics' decay ramps to 0.9999 (an average over ~10,000 updates) with a time constant of 2,000 updates,
+        # sized for YOLOv5's ~550,000 on COCO; a run of a few thousand updates ends near 0.7 and averages almost
+        # nothing. The recipe of a short run sets its own.
         ema = (getattr(unwrap_model(self.model), "yaml", None) or {}).get("ema") or {}
         if self.ema is not None and ema:
             decay = float(ema.get("ema_decay", YOLOV5_TRAIN_HYP["ema_decay"]))
