@@ -11,14 +11,14 @@ import json
 import shutil
 from pathlib import Path
 
+from yolo_ghost.bench_task import recorded_hyp
+
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
 def recipe_line(settings: dict) -> str:
     """The training recipe a bench recorded, in words: epochs, size, batch and every hyperparameter it set."""
-    recorded = dict(settings.get("hyp") or {})
-    if recorded and "ema_decay" not in recorded:  # recorded before the EMA keys existed: it trained with YOLOv5's
-        recorded.update(ema_decay=0.9999, ema_tau=2000.0)
+    recorded = recorded_hyp(settings["hyp"]) if settings.get("hyp") else {}
     hyp = ", ".join(f"{k} {v}" for k, v in sorted(recorded.items()))
     return (
         f"The recipe, as recorded in the bench's `settings.json` (a later default recipe of the dataset may differ; "

@@ -80,10 +80,16 @@ def _detector_recipe(data: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _train_detector(cfg: str, hyp: Mapping[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
+def recorded_hyp(hyp: Mapping[str, Any]) -> dict[str, Any]:
+    """A bench's recorded hyperparameters as its runs trained: every key of ``YOLOV5_TRAIN_HYP`` it lacks takes
+    YOLOv5's value."""
     # A recorded recipe holds every key YOLOV5_TRAIN_HYP had when its bench began; a key added since (the EMA's) takes
     # YOLOv5's value, which is how those runs trained, and not the dataset's current recipe.
-    return train(cfg, hyp=None if hyp is None else {**YOLOV5_TRAIN_HYP, **hyp}, **kwargs)
+    return {**YOLOV5_TRAIN_HYP, **hyp}
+
+
+def _train_detector(cfg: str, hyp: Mapping[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
+    return train(cfg, hyp=None if hyp is None else recorded_hyp(hyp), **kwargs)
 
 
 def _score_detector(ckpt: str, data: str, imgsz: int, save_dir: Path) -> dict[str, float]:
