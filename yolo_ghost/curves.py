@@ -126,22 +126,27 @@ def plot_curves(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
     names = list(dict.fromkeys(r["name"] for r in runs))
     colours = plt.get_cmap("tab10")
     fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
-    labelled: set[str] = set()
     for r in runs:
         k = names.index(r["name"])
         style = "--" if (r.get("convergence") or {}).get("still_improving") else "-"
-        label = None if r["name"] in labelled else r["name"]  # one legend entry per config
-        labelled.add(r["name"])
-        ax.plot(r["curve"]["epoch"], r["curve"][key], style, color=colours(k % 10), lw=1.4, alpha=0.85, label=label)
+        ax.plot(r["curve"]["epoch"], r["curve"][key], style, color=colours(k % 10), lw=1.4, alpha=0.85)
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
+    # one solid entry per config (whatever its first run's style), then what the line styles mean
+    handles = [Line2D([], [], color=colours(k % 10), lw=1.4, label=n) for k, n in enumerate(names)]
+    if any((r.get("convergence") or {}).get("still_improving") for r in runs):
+        handles += [
+            Line2D([], [], color="0.3", lw=1.4, label="solid: reached its plateau"),
+            Line2D([], [], color="0.3", lw=1.4, ls="--", label="dashed: still improving at its end"),
+        ]
+    ax.legend(handles=handles, loc="lower right", fontsize=8)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path)
