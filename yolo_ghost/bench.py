@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from ultralytics.utils.files import increment_path
 
 from yolo_ghost.atomic import atomic_write, write_json_atomic
 from yolo_ghost.bench_task import BenchTask, bench_task_of, get_bench_task
@@ -48,6 +47,7 @@ from yolo_ghost.latency import LatencyStats, available_backends, measure_latency
 from yolo_ghost.model import build_model, load_checkpoint
 from yolo_ghost.pareto import pareto_front, plot_pareto
 from yolo_ghost.profiler import profile_model
+from yolo_ghost.run_dir import next_run_dir
 from yolo_ghost.stats import mean_std, welch_interval
 
 DEFAULT_PROJECT = "runs/bench"
@@ -188,7 +188,8 @@ def run_bench(
             "backends": backends,
             "command": command or " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv]),
         }
-        run_dir = increment_path(project / name, exist_ok=exist_ok, sep="", mkdir=True)  # exp, exp2, ... as ultralytics
+        run_dir = next_run_dir(project, name, exist_ok)  # exp, exp2, ... as ultralytics; refuses a name outside project
+        run_dir.mkdir(parents=True, exist_ok=True)
         write_json_atomic(run_dir / SETTINGS_FILE, settings)
     results_dir = run_dir / "results"
     results_dir.mkdir(exist_ok=True)

@@ -3,7 +3,8 @@
 * ``prepare_offline``: training and evaluation never reach for the network.
 * ``CpuTrainerMixin``: on CPU PyTorch gets every core and the model and images are channels-last; ``last.pt`` and
   ``best.pt`` are written through temporary files and a rename.
-* ``find_last`` / ``clear_errors``: ``--resume`` lookup and the engine's input errors as one-line ``ConfigError``.
+* ``find_last`` / ``find_resumable``: the checkpoint ``--resume`` means, and the checks its recorded arguments pass.
+* ``clear_errors``: the engine's input errors as one-line ``ConfigError``.
 
 It sits below the trainers and the validator and imports neither.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ def prepare_offline() -> None:
     """Make sure training never reaches for the network.
 
     * ``YOLO_OFFLINE=1`` for every process started from here (the DDP workers re-import ultralytics).
+    * Every dataset check of the engine runs with downloads off (``yolo_ghost.no_download``).
     * ultralytics' anonymous usage events are switched off in this process.
     * The plotting font: ultralytics looks for ``Arial.ttf`` in its config folder and downloads it when missing; a
       font matplotlib ships (DejaVu Sans) is placed there under those names instead, once.
@@ -37,7 +39,10 @@ def prepare_offline() -> None:
     os.environ["YOLO_OFFLINE"] = "1"
     from ultralytics.utils import events
 
+    from yolo_ghost import no_download
     from yolo_ghost.image_check import install as report_real_image_errors
+
+    no_download.install()  # no dataset check of the engine downloads, unpacks or runs a YAML's `download:`
 
     report_real_image_errors()  # a skipped image's reason, not "No module named 'pi_heif'" (the plugin's install)
 
@@ -136,31 +141,41 @@ def training_finished(ckpt: dict[str, Any]) -> bool:
     return int(ckpt.get("epoch", 0) or 0) == -1
 
 
-def refuse_finished(last: Path) -> None:
-    """Raise ``ConfigError`` when ``last.pt`` is the checkpoint of a finished run, before a trainer is made:
-    ultralytics refuses it only after creating a new run folder."""
+def find_resumable(resume: bool | str | Path, project: Path, check_data: Callable[[str], Any]) -> tuple[Path, Path]:
+    """The ``last.pt`` that ``--resume`` means and its run folder, after checking what the checkpoint asks for.
+
+    A checkpoint's ``train_args`` decide where the resumed run writes and what it reads, so they pass the checks a new
+    run's flags pass: the run folder must lie inside ``project``, and ``check_data`` (the task's ``--data`` check)
+    must accept the dataset. A finished run is refused here, before a trainer is made (ultralytics refuses it only
+    after creating a new run folder).
+
+    Raises:
+        ConfigError: no checkpoint, a finished run, a run folder outside ``project``, or a dataset ``--data`` would
+            refuse.
+    """
     from yolo_ghost.checkpoint import read_checkpoint
 
+    last = find_last(resume, project)
     ckpt = read_checkpoint(last)
+    args = ckpt.get("train_args") if isinstance(ckpt, dict) else None
+    if not isinstance(args, dict):
+        raise ConfigError(f"--resume {str(last)!r}: the checkpoint records no training arguments; start a new run")
     if training_finished(ckpt):
-        epochs = (ckpt.get("train_args") or {}).get("epochs", "its")
         raise ConfigError(
-            f"--resume {str(last)!r}: that run finished its {epochs} epochs, nothing to resume; start a new run, "
-            f"e.g. with --weights {last.parent / 'best.pt'}"
+            f"--resume {str(last)!r}: that run finished its {args.get('epochs', 'its')} epochs, nothing to resume; "
+            f"start a new run, e.g. with --weights {last.parent / 'best.pt'}"
         )
-
-
-@contextmanager
-def discard_empty_run(save_dir: Path) -> Iterator[None]:
-    """On a failure, remove the run folder the trainer just made if it holds nothing of value (no checkpoint, no
-    results), so that a refused run leaves no stray folder behind; a resumed or reused run keeps its files."""
-    try:
-        yield
-    except BaseException:
-        d = Path(save_dir)
-        if d.is_dir() and not any(d.glob("weights/*.pt")) and not (d / "results.csv").exists():
-            shutil.rmtree(d, ignore_errors=True)
-        raise
+    save_dir = Path(str(args.get("save_dir") or last.parent.parent))
+    root = project.resolve()
+    if root not in save_dir.resolve().parents:
+        raise ConfigError(
+            f"--resume {str(last)!r}: it writes to {str(save_dir)!r}, outside --project {str(root)!r}; resume it with "
+            "--project set to the folder that holds that run"
+        )
+    if not args.get("data"):
+        raise ConfigError(f"--resume {str(last)!r}: the checkpoint records no dataset; start a new run")
+    check_data(str(args["data"]))
+    return last, save_dir.resolve()
 
 
 @contextmanager

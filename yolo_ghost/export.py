@@ -246,11 +246,42 @@ def check_onnx(
     return check_export(model, path, "onnx", imgsz, batches, seed)[1]
 
 
+def _is_export_folder(d: Path) -> bool:
+    """Whether ``d`` is a folder an earlier export wrote (the exporter's ``metadata.yaml`` and model files, no
+    subfolders): only such a folder is ever replaced."""
+    entries = list(d.iterdir())
+    return (d / "metadata.yaml").is_file() and all(e.is_file() and not e.is_symlink() for e in entries)
+
+
+def _destination(out: str | Path | None, default: Path, source: Path | None) -> Path:
+    """Where the export goes: ``out`` (inside it, named as ``default``, when it is an existing folder that no export
+    wrote), else ``default``.
+
+    Raises:
+        ConfigError: the destination is the input checkpoint, or an existing folder that no export wrote.
+    """
+    dest = Path(out) if out else default
+    if dest.is_dir() and not dest.is_symlink() and not _is_export_folder(dest):
+        dest = dest / default.name  # `--out exports/` means "write inside exports/"
+        if dest.is_dir() and not _is_export_folder(dest):
+            raise ConfigError(f"--out: {str(dest)!r} is a folder that no export wrote; choose another --out")
+    if source is not None and dest.exists() and dest.resolve() == source.resolve():
+        raise ConfigError(f"--out {str(dest)!r} is the checkpoint being exported; choose another file name")
+    return dest
+
+
 def _replace(src: Path, dst: Path) -> Path:
-    """Move ``src`` (file or folder) over ``dst``; a folder already at ``dst`` is replaced whole."""
+    """Move ``src`` (file or folder) over ``dst``: a file is replaced atomically, a folder only when an earlier export
+    wrote it (``_destination`` checked), and then through a rename aside so a failure leaves one of the two whole."""
     dst.parent.mkdir(parents=True, exist_ok=True)
     if dst.is_dir() and not dst.is_symlink():
-        shutil.rmtree(dst)
+        old = dst.with_name(f".{dst.name}.old{os.getpid()}")
+        os.replace(dst, old)
+        os.replace(src, dst)
+        shutil.rmtree(old)
+        return dst
+    if src.is_dir() and dst.exists():
+        raise ConfigError(f"--out {str(dst)!r} is a file; a {src.name} export is a folder, choose a folder name")
     os.replace(src, dst)
     return dst
 
@@ -275,7 +306,8 @@ def export(
         cfg: a model YAML, exported with its initial weights (for latency or graph inspection).
         out: where the file (or the folder, for OpenVINO and NCNN) goes; default: beside the checkpoint, named as
             ultralytics names it (``best.onnx``, ``best_openvino_model/``), or ``<cfg stem><suffix>`` in the
-            working directory. Written under a temporary name first, so a failure leaves nothing half-done.
+            working directory. An existing folder that no export wrote means "inside it": it is never removed.
+            Written under a temporary name first, so a failure leaves nothing half-done.
         imgsz: input size (default: the checkpoint's training size, else 640); rounded up to the model stride.
         format: one of ``cpu_formats()`` (``onnx``, ``torchscript``, ``openvino``, ``ncnn``, ...).
         opset: ONNX opset (default: the exporter's choice for the installed torch).
@@ -311,7 +343,7 @@ def export(
         new = (imgsz + stride - 1) // stride * stride
         warnings.warn(f"--img {imgsz} is not a multiple of the model stride {stride}; using {new}", stacklevel=2)
         imgsz = new
-    dest = Path(out) if out else folder / f"{stem}{formats[format]}"
+    dest = _destination(out, folder / f"{stem}{formats[format]}", Path(weights) if weights is not None else None)
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".{stem}.export", dir=dest.parent) as tmp:
         # The exporter names its output after the checkpoint it loaded: hand it a copy in a scratch folder (our own

@@ -19,7 +19,6 @@ from typing import Any
 
 import torch
 import yaml
-from ultralytics.cfg import DEFAULT_CFG_DICT
 from ultralytics.models.yolo.detect import DetectionTrainer
 from ultralytics.utils import DEFAULT_CFG, LOCAL_RANK, LOGGER, RANK
 from ultralytics.utils.torch_utils import strip_optimizer, torch_distributed_zero_first, unwrap_model
@@ -27,19 +26,20 @@ from ultralytics.utils.torch_utils import strip_optimizer, torch_distributed_zer
 from yolo_ghost.atomic import atomic_write
 from yolo_ghost.blocks.heads import head_loss_names, head_train_gains
 from yolo_ghost.cfg import ConfigError, resolve_model_cfg
+from yolo_ghost.cfg.errors import one_line
 from yolo_ghost.curves import summary_warning, training_curve
 from yolo_ghost.datasets import check_splits, resolve_data
 from yolo_ghost.engine import (
     CpuTrainerMixin,
     clear_errors,
-    discard_empty_run,
-    find_last,
+    find_resumable,
     prepare_offline,
-    refuse_finished,
 )
 from yolo_ghost.eval.validator import CocoDetectionValidator
+from yolo_ghost.hyp import check_hyp
 from yolo_ghost.loss import LOSS_ONLY_KEYS
 from yolo_ghost.model import YoloGhostModel, build_model, model_head
+from yolo_ghost.run_dir import next_run_dir, remove_new_run_on_failure
 
 DEFAULT_WORKERS = 2
 DEFAULT_PROJECT = "runs/train"
@@ -125,10 +125,6 @@ DATASET_RECIPES: dict[str, Recipe] = {
 def recipe_for(data: str | Path) -> Recipe:
     """The recipe of a built-in dataset named ``data`` (``shapes``, ``shapes-hard``), else ``YOLOV5_RECIPE``."""
     return DATASET_RECIPES.get(str(data).strip().lower().removesuffix(".yaml"), YOLOV5_RECIPE)
-
-
-# YOLOv5 hyp-file keys with no effect here: `iou_t` is unused in YOLOv5 as well, `anchors` is AutoAnchor's count.
-_IGNORED_HYP_KEYS = ("iou_t", "anchors")
 
 
 class YoloGhostTrainer(CpuTrainerMixin, DetectionTrainer):
@@ -250,46 +246,31 @@ def train_gains(cfg: str | Path | dict[str, Any]) -> dict[str, float]:
 def load_hyp(hyp: str | Path | dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, float]]:
     """Split a YOLOv5-style hyperparameter file into ``(ultralytics overrides, YOLOv5 loss-only hyps)``.
 
-    Keys that only the YOLOv5 loss reads (obj, obj_pw, cls_pw, anchor_t, label_smoothing) go to the loss; YOLOv5's
-    unused ``iou_t`` and AutoAnchor's ``anchors`` are ignored; every other key must be an ultralytics argument.
+    Only the keys ``yolo_ghost.hyp.HYP_KEYS`` declares are accepted, each type- and range-checked (``check_hyp``);
+    keys that only the YOLOv5 loss reads (obj, obj_pw, cls_pw, anchor_t, label_smoothing) go to the loss.
     """
     if hyp is None:
         return {}, {}
+    source = "--hyp"
     if isinstance(hyp, dict):
         d = dict(hyp)
     else:
         p = Path(hyp)
+        source = f"--hyp {p}"
         if not p.is_file():
             raise ConfigError(f"hyperparameter file {str(hyp)!r} not found")
         try:
             d = yaml.safe_load(p.read_text())
-        except yaml.YAMLError as e:
-            raise ConfigError(f"{p}: not valid YAML: {e}") from None
-        if not isinstance(d, dict):
-            raise ConfigError(f"{p}: a hyperparameter file must be a mapping of name: value")
-    if float(d.pop("fl_gamma", 0.0) or 0.0) > 0:
-        raise ConfigError("hyp 'fl_gamma' > 0 (focal loss) is not supported by yolo-ghost's YOLOv5 loss; set it to 0")
-    for k in _IGNORED_HYP_KEYS:
-        d.pop(k, None)
+        except (yaml.YAMLError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{p}: not valid YAML: {one_line(e)}") from None
+    d = check_hyp(d, source)
     loss = {k: float(d.pop(k)) for k in LOSS_ONLY_KEYS if k in d}
-    unknown = sorted(k for k in d if k not in DEFAULT_CFG_DICT and k not in EMA_KEYS)
-    if unknown:
-        raise ConfigError(
-            f"unknown hyperparameter(s) {unknown}; use ultralytics argument names, the YOLOv5 loss keys "
-            f"{list(LOSS_ONLY_KEYS)} or the EMA keys {list(EMA_KEYS)}"
-        )
-    check_ema(d)
     return d, loss
 
 
 def check_ema(hyp: Mapping[str, Any]) -> dict[str, float]:
-    """The EMA keys of ``hyp`` as floats, checked: ``0 <= ema_decay < 1`` and ``ema_tau > 0`` (updates)."""
-    ema = {k: float(hyp[k]) for k in EMA_KEYS if k in hyp}
-    if not 0.0 <= ema.get("ema_decay", 0.0) < 1.0:
-        raise ConfigError(f"hyp ema_decay {ema['ema_decay']}: must be in [0, 1) (YOLOv5 uses 0.9999)")
-    if ema.get("ema_tau", 1.0) <= 0.0:
-        raise ConfigError(f"hyp ema_tau {ema['ema_tau']}: must be > 0 updates (YOLOv5 uses 2000)")
-    return ema
+    """The EMA keys of ``hyp`` as floats, checked as ``--hyp`` checks them: ``0 <= ema_decay < 1``, ``ema_tau > 0``."""
+    return check_hyp({k: hyp[k] for k in EMA_KEYS if k in hyp}, "hyp")
 
 
 def _model_arg(cfg: str | Path) -> str:
@@ -351,18 +332,18 @@ def train(
     project = Path(project).absolute()  # a relative project would land in ultralytics' runs_dir
     t0 = time.time()
     if resume:
-        last = find_last(resume, project)
-        refuse_finished(last)
+        last, save_dir = find_resumable(resume, project, check_data=lambda d: check_splits(resolve_dataset(d)))
         allowed = {"device": device, "workers": workers, **overrides}
         make = lambda: YoloGhostTrainer(overrides={"resume": str(last), **allowed})  # noqa: E731
     else:
         model_arg = _model_arg(cfg)
         if compare is not None:
             resolve_model_cfg(compare)
+        save_dir = next_run_dir(project, name, exist_ok)
+        train_hyp, loss_hyp = load_hyp(hyp)
         data_path = resolve_dataset(data)
         check_splits(data_path)
         recipe = recipe_for(data)
-        train_hyp, loss_hyp = load_hyp(hyp)
         if weights is not None and not Path(weights).is_file():
             raise ConfigError(f"--weights {str(weights)!r}: file not found")
         args: dict[str, Any] = {
@@ -379,8 +360,9 @@ def train(
             "device": device,
             "workers": workers,
             "project": str(project),
-            "name": name,
+            "name": save_dir.name,
             "exist_ok": exist_ok,
+            "save_dir": str(save_dir),  # decided here, so that a failed run knows whether it made the folder
             "seed": seed,
             "pretrained": str(Path(weights).absolute()) if weights is not None else False,
         }
@@ -388,10 +370,9 @@ def train(
             args.setdefault("amp", False)
         ema = {k: args.pop(k) for k in EMA_KEYS}  # no ultralytics argument: the trainer takes them
         make = lambda: YoloGhostTrainer(overrides=args, loss_hyp=loss_hyp, ema=ema)  # noqa: E731
-    with clear_errors():
+    with clear_errors(), remove_new_run_on_failure(save_dir):
         trainer = make()
-        with discard_empty_run(trainer.save_dir):
-            trainer.train()
+        trainer.train()
     return _summary(trainer, compare, time.time() - t0)
 
 

@@ -22,11 +22,14 @@ from ultralytics.utils.torch_utils import unwrap_model
 
 from yolo_ghost.atomic import write_json_atomic
 from yolo_ghost.cfg import ConfigError, load_model_cfg, resolve_model_cfg
+from yolo_ghost.checkpoint import read_checkpoint, trusted
 from yolo_ghost.classifier import YoloGhostClassifier
 from yolo_ghost.curves import summary_warning, training_curve
 from yolo_ghost.data.shapes_cls import BUILTIN_NAMES, resolve_builtin_cls_dataset
-from yolo_ghost.engine import CpuTrainerMixin, clear_errors, find_last, prepare_offline
+from yolo_ghost.engine import CpuTrainerMixin, clear_errors, find_resumable, prepare_offline
+from yolo_ghost.hyp import check_hyp
 from yolo_ghost.model import model_task
+from yolo_ghost.run_dir import next_run_dir, remove_new_run_on_failure
 
 # The main job's defaults (`python train_cls.py --cfg shufflenetv2-k5-cls.yaml` on the built-in `shapes-cls` set).
 DEFAULT_DATA = "shapes-cls"
@@ -209,16 +212,18 @@ def train_classifier(
     project = Path(project).absolute()
     t0 = time.time()
     if resume:
-        last = find_last(resume, project)
+        last, save_dir = find_resumable(resume, project, check_data=resolve_cls_data)
         args: dict[str, Any] = {"resume": str(last), "device": device, "workers": workers, **overrides}
     else:
         if cfg is None:
             raise ConfigError("a model config is required (e.g. shufflenetv2-cls.yaml), or resume=True")
         model_arg = check_classifier_cfg(cfg)
+        save_dir = next_run_dir(project, name, exist_ok)
+        recipe = CLS_TRAIN_HYP if hyp is None else check_hyp(hyp, "hyp")
         if weights is not None and not Path(weights).is_file():
             raise ConfigError(f"--weights {str(weights)!r}: file not found")
         args = {
-            **(CLS_TRAIN_HYP if hyp is None else hyp),
+            **recipe,
             **overrides,
             "model": model_arg,
             "data": str(resolve_cls_data(data)),
@@ -228,14 +233,15 @@ def train_classifier(
             "device": device,
             "workers": workers,
             "project": str(project),
-            "name": name,
+            "name": save_dir.name,
             "exist_ok": exist_ok,
+            "save_dir": str(save_dir),  # decided here, so that a failed run knows whether it made the folder
             "seed": seed,
             "pretrained": str(Path(weights).absolute()) if weights is not None else False,
         }
         if str(device).lower() == "cpu":
             args.setdefault("amp", False)
-    with clear_errors():
+    with clear_errors(), remove_new_run_on_failure(save_dir):
         trainer = YoloGhostClassificationTrainer(overrides=args)
         trainer.train()
     return _summary(trainer, time.time() - t0)
@@ -274,28 +280,28 @@ def validate_classifier(
     project: str | Path = "runs/val-cls",
     name: str = "exp",
     exist_ok: bool = False,
+    trust_checkpoint: bool = False,
     **overrides: Any,
 ) -> dict[str, Any]:
     """Evaluate a classifier checkpoint on a dataset's evaluation split: top-1, top-5 and per-class accuracy.
 
     ``imgsz`` defaults to the size the checkpoint was trained at. The results also go to ``metrics.json`` in the run
-    folder (``project/name``, numbered unless ``exist_ok``).
+    folder (``project/name``, numbered unless ``exist_ok``). The checkpoint is read with the allow-list of
+    ``yolo_ghost.checkpoint`` (``trust_checkpoint=True`` runs code from the file).
 
     Raises:
         ConfigError: a missing checkpoint or dataset, or a checkpoint of a detector.
     """
-    from ultralytics.utils.files import increment_path
-
     prepare_offline()
+    save_dir = next_run_dir(project, name, exist_ok)
     p = Path(weights)
     if not p.is_file():
         raise ConfigError(f"--weights {str(weights)!r}: file not found")
-    ckpt = torch.load(p, map_location="cpu", weights_only=False)
-    model = ckpt.get("ema") or ckpt.get("model") if isinstance(ckpt, dict) else None
+    ckpt = read_checkpoint(p, trust=trust_checkpoint)
+    model = ckpt.get("ema") or ckpt.get("model")
     if not isinstance(model, YoloGhostClassifier):
         raise ConfigError(f"{p}: not a yolo-ghost classifier checkpoint (got {type(model).__name__})")
     train_args = ckpt.get("train_args") or {}
-    save_dir = increment_path(Path(project).absolute() / name, exist_ok=exist_ok)
     args = {
         "model": str(p.resolve()),
         "data": str(resolve_cls_data(data)),
@@ -306,7 +312,7 @@ def validate_classifier(
         "plots": False,
         **overrides,
     }
-    with clear_errors():
+    with clear_errors(), remove_new_run_on_failure(save_dir), trusted(trust_checkpoint):
         validator = YoloGhostClassificationValidator(save_dir=save_dir, args=args)
         validator()
     LOGGER.info(f"metrics: {save_dir / 'metrics.json'}")

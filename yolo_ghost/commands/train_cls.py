@@ -35,6 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     options.add_resume(p)
     options.add_seed(p)
     p.add_argument("--val", metavar="WEIGHTS", default=None, help="only evaluate this checkpoint on --data")
+    options.add_trust_checkpoint(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,7 +49,10 @@ def run(args: argparse.Namespace) -> int:
     if args.cfg and not args.resume:  # a config that does not build is refused before a run folder or dataset is made
         build_model(args.cfg)
     if args.val:
-        m = validate_classifier(args.val, data=args.data, imgsz=args.img, batch=args.batch_size, device=args.device)
+        m = validate_classifier(
+            args.val, data=args.data, imgsz=args.img, batch=args.batch_size, device=args.device,
+            project=args.project, name=args.name, exist_ok=args.exist_ok, trust_checkpoint=args.trust_checkpoint,
+        )  # fmt: skip
         print(f"top-1 {m['top1']:.4f}  top-5 {m['top5']:.4f}  ({m['n_images']} images; {m['save_dir']})")
         return 0
     summary = train_classifier(

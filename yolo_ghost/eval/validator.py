@@ -28,6 +28,7 @@ from yolo_ghost.datasets import check_splits, resolve_data
 from yolo_ghost.engine import prepare_offline
 from yolo_ghost.eval.coco import STAT_KEYS, format_report, image_id_map, run_cocoeval, yolo_to_coco
 from yolo_ghost.eval.nms import per_class_nms
+from yolo_ghost.run_dir import next_run_dir, remove_new_run_on_failure
 
 # YOLOv5's val.py defaults (ultralytics uses iou=0.7 for NMS; YOLOv5 reports its numbers with 0.6).
 DEFAULT_CONF = 0.001
@@ -330,6 +331,7 @@ def evaluate(
         ConfigError: the weights or the dataset cannot be found or read, or the split holds no images.
     """
     prepare_offline()  # the dataset check and plots look for a font they would otherwise download
+    out_dir = Path(save_dir).absolute() if save_dir else next_run_dir(project, name, exist_ok)
     data_yaml = resolve_data(data)
     check_splits(data_yaml, (split,))
     model = weights if isinstance(weights, torch.nn.Module) else None
@@ -353,15 +355,15 @@ def evaluate(
         "iou": iou,
         "max_det": max_det,
         "split": split,
-        "project": str(Path(project).resolve()),
-        "name": name,
+        "project": str(out_dir.parent),
+        "name": out_dir.name,
         "exist_ok": exist_ok,
         "workers": workers,
         "plots": plots,
         "verbose": verbose,
     }
-    validator = CocoDetectionValidator(save_dir=Path(save_dir) if save_dir else None, args=args)
-    with trusted(trust_checkpoint):
+    with remove_new_run_on_failure(out_dir), trusted(trust_checkpoint):
+        validator = CocoDetectionValidator(save_dir=out_dir, args=args)
         validator(model=model)
     assert validator.coco_metrics is not None  # standalone validation always runs pycocotools
     return {**validator.coco_metrics, "save_dir": str(validator.save_dir)}
