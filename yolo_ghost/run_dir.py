@@ -37,10 +37,12 @@ def check_run_name(project: str | Path, name: str | Path, flag: str = "--name") 
     root = Path(project).expanduser().absolute()
     target = Path(os.path.normpath(root / text))
     if target == root or root not in target.parents:
-        raise ConfigError(f"{flag} {text!r}: resolves outside --project {str(root)!r}; give a name inside it")
+        raise ConfigError(f"{flag} {text!r}: resolves outside --project {str(root)!r}; give a name inside --project")
     real_root = root.resolve()
     if real_root not in target.resolve().parents:  # a symlink inside project pointing elsewhere
-        raise ConfigError(f"{flag} {text!r}: a link that leads outside --project {str(root)!r}; give a plain name")
+        raise ConfigError(
+            f"{flag} {text!r}: a link that leads outside --project {str(root)!r}; give a plain name inside --project"
+        )
     return target
 
 
