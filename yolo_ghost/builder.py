@@ -25,7 +25,7 @@ from ultralytics.nn.modules.conv import Conv
 
 from yolo_ghost.blocks.helpers import make_divisible
 from yolo_ghost.cfg import ConfigError
-from yolo_ghost.cfg.limits import LimitError, check_limit
+from yolo_ghost.cfg.limits import LimitError, check_limit, current_limits
 from yolo_ghost.registry import DIALECTS, BlockSpec, get_block, is_registered, unknown_block_message
 
 # Activations a YAML may name in `activation:`; anything else is refused rather than evaluated.
@@ -367,22 +367,90 @@ def _build_layer(
     return module, c_out, call
 
 
+def _macs(m: nn.Module, x: torch.Tensor) -> int:
+    """Multiply-accumulates of one conv or linear module on input ``x``, from its shapes alone (nothing is computed)."""
+    if isinstance(m, nn.Linear):
+        return (x.numel() // max(m.in_features, 1)) * m.in_features * m.out_features
+    unfolded = _unfolded(m, x)
+    return unfolded * m.out_channels // max(m.groups, 1) if unfolded else 0
+
+
+def _unfolded(m: nn.Module, x: torch.Tensor) -> int:
+    """Elements of a conv's unfolded input (im2col: input channels per group x kernel x output positions, over all
+    groups), the buffer PyTorch's CPU convolution fills for kernels its fast paths do not take; 0 for other modules."""
+    if not isinstance(m, nn.modules.conv._ConvNd) or x.dim() < 3:
+        return 0
+    spatial = x.shape[2:]
+    if m.transposed:  # every input position scatters a kernel into the output
+        return x.shape[0] * m.in_channels * math.prod(spatial) * math.prod(m.kernel_size)
+    if m.padding == "same":  # torch allows 'same' at stride 1 only: the output keeps the input's size
+        out = list(spatial)
+    else:
+        pad = (0,) * len(spatial) if m.padding == "valid" else m.padding
+        out = [
+            max((n + 2 * p - d * (k - 1) - 1) // s + 1, 0)
+            for n, p, d, k, s in zip(spatial, pad, m.dilation, m.kernel_size, m.stride)
+        ]
+    return x.shape[0] * m.in_channels * math.prod(out) * math.prod(m.kernel_size)
+
+
+@contextlib.contextmanager
+def _bounded_compute(layer: nn.Module, spent: list[int]) -> Iterator[None]:
+    """Refuse, before it runs, the conv or linear of ``layer`` that takes the dry run beyond ``max_dry_run_macs``.
+
+    Each such module's multiply-accumulates follow from its weights' shapes and the input it is about to get (a
+    forward pre-hook sees it), so a 256 x 256 kernel is refused in microseconds instead of computed for seconds.
+    ``spent`` holds the dry run's running total; the error names the layer and what its module would add.
+    """
+    lim = current_limits()
+    where = f"layer {getattr(layer, 'i', '?')} ({getattr(layer, 'type', type(layer).__name__)})"
+
+    def check(mod: nn.Module, inputs: tuple[Any, ...]) -> None:
+        x = inputs[0] if inputs else None
+        if not isinstance(x, torch.Tensor):
+            return
+        spent[0] += _macs(mod, x)
+        what = f"its {type(mod).__name__} of weight {tuple(mod.weight.shape)} on a {tuple(x.shape)} input"
+        if spent[0] > lim.max_dry_run_macs:
+            check_limit(
+                "max_dry_run_macs", spent[0], where,
+                f"multiply-accumulates in the dry run ({what}, estimated before running it)",
+            )  # fmt: skip
+        # A huge kernel is slow out of proportion to its MACs: the CPU convolution unfolds its input first.
+        if _unfolded(mod, x) > lim.max_activation:
+            check_limit("max_activation", _unfolded(mod, x), where, f"elements of the unfolded input ({what})")
+
+    handles = [
+        mod.register_forward_pre_hook(check)
+        for mod in layer.modules()
+        if isinstance(mod, (nn.Linear, nn.modules.conv._ConvNd))
+    ]
+    try:
+        yield
+    finally:
+        for h in handles:
+            h.remove()
+
+
 @torch.no_grad()
 def dry_forward(layers: nn.Sequential, save: list[int], x: torch.Tensor) -> list[torch.Tensor]:
     """Run the layers once, as ``BaseModel._predict_once`` does, and name the layer that fails.
 
     Returns the inputs of the last layer (the head's feature maps). A shape error (typically a channel mismatch
-    from a wrong ``from`` or a wrong width) is re-raised as a ``ConfigError`` naming the layer.
+    from a wrong ``from`` or a wrong width) is re-raised as a ``ConfigError`` naming the layer; a conv or linear that
+    would take the run beyond ``max_dry_run_macs`` multiply-accumulates is refused before it computes anything.
     """
     y: list[torch.Tensor | None] = []
     feats: list[torch.Tensor] = []
+    spent = [0]
     for m in layers:
         if m.f != -1:
             x = y[m.f] if isinstance(m.f, int) else [x if j == -1 else y[j] for j in m.f]
         if m is layers[-1]:
             feats = list(x) if isinstance(x, list) else [x]
         try:
-            out = m(x)
+            with _bounded_compute(m, spent):
+                out = m(x)
         except (LimitError, MemoryError):
             raise
         except Exception as e:  # RuntimeError for a channel mismatch; IndexError, TypeError... for other bad args

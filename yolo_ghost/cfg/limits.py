@@ -16,6 +16,7 @@ max_repeats        128          a row's repeat count after ``depth_multiple``
 max_channels       16,384       a channel count after ``width_multiple``
 max_params         500,000,000  parameters of the whole model, counted on PyTorch's ``meta`` device (no memory)
 max_activation     67,108,864   elements of one layer's output in the builder's dry run (128 x 128 probe)
+max_dry_run_macs   1e10         dry-run multiply-accumulates, checked before each conv runs (yolov5x: 4.1e9)
 =================  ===========  ====================================================================================
 
 Raise a limit for one process with the environment variable ``YOLO_GHOST_<NAME>`` (``YOLO_GHOST_MAX_PARAMS=2e9``)
@@ -52,6 +53,7 @@ class Limits:
     max_channels: int = 16_384
     max_params: int = 500_000_000
     max_activation: int = 2**26
+    max_dry_run_macs: int = 10_000_000_000
 
 
 class LimitError(ConfigError):
