@@ -1,7 +1,8 @@
-"""Publish a bench run as docs/benchmarks.md, docs/benchmarks_pareto.png and docs/benchmarks_curves.png (every
-figure copied from the run).
+"""Publish a bench run into docs/benchmark.md (the section between its ``<!-- generated: bench results -->`` and
+``<!-- end generated -->`` markers; the method text around it is kept) with docs/img/benchmark-pareto.png and
+docs/img/benchmark-curves.png copied from the run.
 
-python benchmarks/publish_bench.py runs/bench/docs
+python benchmarks/publish_bench.py results/bench-v2
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from pathlib import Path
 from yolo_ghost.bench_task import recorded_hyp
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
+PAGE = DOCS / "benchmark.md"
+BEGIN, END = "<!-- generated: bench results -->", "<!-- end generated -->"
 
 
 def recipe_line(settings: dict) -> str:
@@ -28,18 +31,23 @@ def recipe_line(settings: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> Path:
-    """Write docs/benchmarks.md from the run's bench.json / bench.md and copy its pareto.png."""
+    """Write the results section of docs/benchmark.md from the run's bench.json / bench.md and copy its figures."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run", type=Path, help="a finished bench folder (holding bench.json, bench.md, pareto.png)")
     a = p.parse_args(argv)
     report = json.loads((a.run / "bench.json").read_text())
     table = (a.run / "bench.md").read_text()
     s, m = report["settings"], report["machine"]
-    DOCS.mkdir(exist_ok=True)
-    shutil.copyfile(a.run / "pareto.png", DOCS / "benchmarks_pareto.png")
+    img = DOCS / "img"
+    img.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(a.run / "pareto.png", img / "benchmark-pareto.png")
     curves = (a.run / "curves.png").is_file()
     if curves:
-        shutil.copyfile(a.run / "curves.png", DOCS / "benchmarks_curves.png")
+        shutil.copyfile(a.run / "curves.png", img / "benchmark-curves.png")
+    try:
+        folder = a.run.resolve().relative_to(DOCS.parent).as_posix()
+    except ValueError:
+        folder = str(a.run)
     trained = [r for r in report["rows"] if r.get("train_seconds")]
     timing = (
         [
@@ -53,10 +61,11 @@ def main(argv: list[str] | None = None) -> Path:
     )
     text = "\n".join(
         [
-            "# Benchmark: accuracy vs compute vs latency on the built-in dataset",
-            "",
-            "Everything below was written by `python -m yolo_ghost bench` (then `benchmarks/publish_bench.py`) on "
-            f"{report['date']}; reproduce it with:",
+            "Everything in this section was written by `python -m yolo_ghost bench` (then "
+            f"`python benchmarks/publish_bench.py {folder}`) on {report['date']}. The bench folder, `{folder}`, "
+            f"holds its settings, per-run results and reports; `yolo-ghost bench --resume {folder}` finds every run "
+            "done and only re-times the models. The command as recorded (its `--project` and `--name` name where "
+            "the bench was first written):",
             "",
             "```bash",
             s["command"],
@@ -72,15 +81,18 @@ def main(argv: list[str] | None = None) -> Path:
             table.rstrip(),
             "",
             *timing,
-            "![mAP50-95 against GFLOPs and against CPU latency](benchmarks_pareto.png)",
+            "![mAP50-95 against GFLOPs and against CPU latency](img/benchmark-pareto.png)",
             "",
-            *(["![val mAP50-95 per epoch, one line per run](benchmarks_curves.png)", ""] if curves else []),
+            *(["![val mAP50-95 per epoch, one line per run](img/benchmark-curves.png)", ""] if curves else []),
         ]
     )
-    out = DOCS / "benchmarks.md"
-    out.write_text(text)
-    print(f"wrote {out} and {DOCS / 'benchmarks_pareto.png'}")
-    return out
+    page = PAGE.read_text() if PAGE.is_file() else f"# Benchmark\n\n{BEGIN}\n{END}\n"
+    if BEGIN not in page or END not in page:
+        raise SystemExit(f"publish_bench.py: error: {PAGE} has no {BEGIN} ... {END} section to fill")
+    head, rest = page.split(BEGIN, 1)
+    PAGE.write_text(f"{head}{BEGIN}\n{text.rstrip()}\n{END}{rest.split(END, 1)[1]}")
+    print(f"wrote {PAGE} and {img / 'benchmark-pareto.png'}")
+    return PAGE
 
 
 if __name__ == "__main__":

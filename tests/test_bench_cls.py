@@ -158,10 +158,10 @@ def test_mixing_a_detector_and_a_classifier_is_refused(tmp_path, capsys):
 
 def test_publish_study_writes_the_study_and_our_figures(cls_bench, tmp_path):
     report, run = cls_bench
-    page = study_report.publish_study(run, tmp_path / "docs" / "shufflenet_study.md")
+    page = study_report.publish_study(run, tmp_path / "docs" / "shufflenet-study.md")
     text = page.read_text()
-    assert (tmp_path / "docs" / "shufflenet_study_curves.png").stat().st_size > 1000
-    assert (tmp_path / "docs" / "shufflenet_study_pareto.png").stat().st_size > 1000
+    assert (tmp_path / "docs" / "img" / "shufflenet-study-curves.png").stat().st_size > 1000
+    assert (tmp_path / "docs" / "img" / "shufflenet-study-pareto.png").stat().st_size > 1000
     assert report["settings"]["command"] in text
     base, lite = report["rows"]
     for v, r in ((STUDY[0], base), (STUDY[3], lite)):

@@ -1,7 +1,7 @@
 """The ShuffleNet V2 variant study as data: the published table our ``shufflenetv2-*-cls.yaml`` configs reproduce.
 
-A practitioner's study modified ShuffleNet V2 1.0x (Ma et al., ECCV 2018) in five ways and trained each as a
-CIFAR-10 classifier; its table gives params and "flops" (multiply-accumulates, as a thop-style counter prints them)
+The study (``SOURCE``: a blog post by DDX) modified ShuffleNet V2 1.0x (Ma et al., ECCV 2018) in five ways and
+trained each as a CIFAR-10 classifier; its table gives params and "flops" (multiply-accumulates, as a thop-style counter prints them)
 at 224x224 with 10 classes, and CIFAR-10 top-1 for three variants. ``tests/test_variants.py`` checks our configs
 against it: params within 3%, MAC ratio to the baseline within 0.03 (absolute MACs differ by counting convention).
 ``CONCLUSIONS`` are the study's four conclusions as claims about top-1 differences between variants, which
@@ -24,6 +24,10 @@ class StudyVariant:
     top1: float | None  # CIFAR-10 top-1 as published; None where the study gives none
     top1_note: str = ""  # what the study says where it prints no figure
 
+
+# The study as published: its author, its title (as the project's block notes, /work/shared/BLOCKS.md, record it)
+# and where it was republished.
+SOURCE = 'DDX, "优化实践 | 大改ShuffleNetV2网络,注意力机制,csp,卷积裁剪..." (republished on EEPW, 2021-01-18)'
 
 STUDY_IMGSZ = 224
 STUDY_NC = 10
