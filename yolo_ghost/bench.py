@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import platform
 import shlex
@@ -38,7 +37,8 @@ from typing import Any
 import torch
 
 from yolo_ghost.atomic import atomic_write, write_json_atomic
-from yolo_ghost.bench_task import BenchTask, bench_task_of, get_bench_task
+from yolo_ghost.bench_files import check_settings, read_bench_folder
+from yolo_ghost.bench_task import BenchTask, bench_task_of, get_bench_task, model_name
 from yolo_ghost.cfg import ConfigError
 from yolo_ghost.checkpoint import read_checkpoint
 from yolo_ghost.curves import plot_curves, training_curve, warning_text
@@ -54,11 +54,6 @@ DEFAULT_PROJECT = "runs/bench"
 SETTINGS_FILE = "settings.json"
 # The backend whose latency goes into the Pareto plot and the headline ratios: what a CPU deployment runs.
 HEADLINE_BACKEND = "onnxruntime-cpu"
-
-
-def model_name(cfg: str | Path) -> str:
-    """The row name of a config: its file stem (``yolov5s-ghost.yaml`` -> ``yolov5s-ghost``)."""
-    return Path(str(cfg)).stem
 
 
 def _find_resume_dir(resume: bool | str | Path, project: Path) -> Path:
@@ -144,7 +139,8 @@ def run_bench(
     project = Path(project).absolute()
     if resume:
         run_dir = _find_resume_dir(resume, project).absolute()
-        settings = json.loads((run_dir / SETTINGS_FILE).read_text())
+        # every recorded value checked before use: the folder may come from anywhere (yolo_ghost.bench_files)
+        settings, finished = read_bench_folder(run_dir, available=available_backends())
         task = get_bench_task(settings.get("task"))
         print(f"bench: resuming {run_dir} with its recorded settings")
     else:
@@ -188,9 +184,11 @@ def run_bench(
             "backends": backends,
             "command": command or " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv]),
         }
+        check_settings(settings, "bench", available=available_backends())  # --threads -1, --latency-rounds 1e12...
         run_dir = next_run_dir(project, name, exist_ok)  # exp, exp2, ... as ultralytics; refuses a name outside project
         run_dir.mkdir(parents=True, exist_ok=True)
         write_json_atomic(run_dir / SETTINGS_FILE, settings)
+        finished = {}
     results_dir = run_dir / "results"
     results_dir.mkdir(exist_ok=True)
 
@@ -204,9 +202,9 @@ def run_bench(
         for s in seed_list:
             done += 1
             out = results_dir / stem / f"seed{s}.json"
-            if out.is_file():
+            if out in finished:
                 print(f"bench: [{done}/{n_runs}] {stem} seed {s} already done ({out}), not trained again")
-                runs.append(json.loads(out.read_text()))
+                runs.append(finished[out])
                 continue
             print(f"bench: [{done}/{n_runs}] {stem} seed {s}")
             run = _train_and_score(task, cfg, ckpt, settings, run_dir, s)

@@ -19,9 +19,10 @@ from yolo_ghost import train_cls
 from yolo_ghost.cfg import ConfigError, load_model_cfg, resolve_model_cfg
 from yolo_ghost.datasets import resolve_data
 from yolo_ghost.eval.validator import evaluate
+from yolo_ghost.hyp import check_hyp
 from yolo_ghost.model import model_task
 from yolo_ghost.study_report import format_study_table
-from yolo_ghost.train import DEFAULT_WORKERS, YOLOV5_TRAIN_HYP, recipe_for, train
+from yolo_ghost.train import DEFAULT_WORKERS, YOLOV5_TRAIN_HYP, load_hyp, recipe_for, train
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class BenchTask:
         train: trains one run: ``train(cfg, data=, epochs=, imgsz=, batch=, device=, workers=, hyp=, seed=,
             project=, name=, exist_ok=, resume=, plots=)``.
         score: ``score(checkpoint, data, imgsz, save_dir) -> {metric: value}`` on the dataset's val split.
+        check_hyp: ``check_hyp(hyp, source)`` raises ``ConfigError`` (naming ``source``) for a recorded hyp that
+            ``--hyp`` would refuse.
         tables: further sections of ``bench.md``, each ``table(report) -> Markdown`` (a classifier bench adds the
             variant study's table, ``yolo_ghost.study_report.format_study_table``).
     """
@@ -60,6 +63,7 @@ class BenchTask:
     check_data: Callable[[str], Any]
     train: Callable[..., Any]
     score: Callable[[str, str, int, Path], dict[str, float]]
+    check_hyp: Callable[[Mapping[str, Any], str], Any]
     tables: tuple[Callable[[Mapping[str, Any]], str], ...] = ()
 
     @property
@@ -86,6 +90,16 @@ def recorded_hyp(hyp: Mapping[str, Any]) -> dict[str, Any]:
     # A recorded recipe holds every key YOLOV5_TRAIN_HYP had when its bench began; a key added since (the EMA's) takes
     # YOLOv5's value, which is how those runs trained, and not the dataset's current recipe.
     return {**YOLOV5_TRAIN_HYP, **hyp}
+
+
+def _check_detector_hyp(hyp: Mapping[str, Any], source: str) -> None:
+    # the check `train --hyp` applies (yolo_ghost.train.load_hyp), on the hyp the runs train with
+    if not isinstance(hyp, Mapping):  # load_hyp would take it for a file name
+        check_hyp(hyp, source)
+    try:
+        load_hyp(recorded_hyp(hyp))
+    except ConfigError as e:
+        raise ConfigError(f"{source}: {str(e).removeprefix('--hyp: ')}") from None
 
 
 def _train_detector(cfg: str, hyp: Mapping[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
@@ -135,6 +149,7 @@ DETECT = BenchTask(
     check_data=resolve_data,
     train=_train_detector,
     score=_score_detector,
+    check_hyp=_check_detector_hyp,
 )
 CLASSIFY = BenchTask(
     name="classify",
@@ -149,9 +164,15 @@ CLASSIFY = BenchTask(
     check_data=train_cls.resolve_cls_data,
     train=train_cls.train_classifier,
     score=_score_classifier,
+    check_hyp=check_hyp,  # what train_classifier applies to the hyp it is given
     tables=(format_study_table,),
 )
 TASKS: dict[str, BenchTask] = {t.name: t for t in (DETECT, CLASSIFY)}
+
+
+def model_name(cfg: str | Path) -> str:
+    """The row name of a config: its file stem (``yolov5s-ghost.yaml`` -> ``yolov5s-ghost``)."""
+    return Path(str(cfg)).stem
 
 
 def get_bench_task(name: str | None) -> BenchTask:

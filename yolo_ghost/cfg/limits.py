@@ -1,4 +1,4 @@
-"""Resource limits for model configs, checked before anything is allocated.
+"""Resource limits for model configs, bench folders and datasets, checked before anything is allocated or read.
 
 A model YAML is input from anywhere (a download, a colleague, a fuzzer), and without bounds a few characters
 (``n: 1000000000``, ``width_multiple: 1e6``, a YAML alias bomb) make the builder allocate until the process dies.
@@ -18,6 +18,20 @@ max_params         500,000,000  parameters of the whole model, counted on PyTorc
 max_activation     67,108,864   elements of one layer's output in the builder's dry run (128 x 128 probe)
 max_dry_run_macs   1e10         dry-run multiply-accumulates, checked before each conv runs (yolov5x: 4.1e9)
 =================  ===========  ====================================================================================
+
+A bench folder's ``settings.json`` (``yolo_ghost.bench_files``) and a dataset on disk (``yolo_ghost.dataset_scan``)
+are input from anywhere too, bounded by:
+
+==================  ===========  ===================================================================================
+limit               default      checked
+==================  ===========  ===================================================================================
+max_epochs          100,000      a bench's recorded epochs
+max_batch           65,536       a bench's recorded batch size
+max_imgsz           8,192        a bench's recorded train / val and latency image sizes
+max_threads         1,024        a bench's recorded latency threads and loader workers
+max_latency_rounds  10,000       a bench's recorded latency rounds and warm-up runs
+max_image_bytes     268,435,456  size of one image file of a dataset, before anything reads it
+==================  ===========  ===================================================================================
 
 Raise a limit for one process with the environment variable ``YOLO_GHOST_<NAME>`` (``YOLO_GHOST_MAX_PARAMS=2e9``)
 or, in Python, for a block of code with ``override_limits(max_params=2_000_000_000)``. A config cannot raise its
@@ -43,7 +57,7 @@ from yolo_ghost.cfg.errors import ConfigError
 
 @dataclass(frozen=True)
 class Limits:
-    """The bounds a model config must stay within (see the module docstring for what each one covers)."""
+    """The bounds a model config, a bench folder or a dataset must stay within (see the module docstring)."""
 
     max_file_bytes: int = 65_536
     max_yaml_depth: int = 32
@@ -54,6 +68,12 @@ class Limits:
     max_params: int = 500_000_000
     max_activation: int = 2**26
     max_dry_run_macs: int = 10_000_000_000
+    max_epochs: int = 100_000
+    max_batch: int = 65_536
+    max_imgsz: int = 8_192
+    max_threads: int = 1_024
+    max_latency_rounds: int = 10_000
+    max_image_bytes: int = 2**28
 
 
 class LimitError(ConfigError):
@@ -106,7 +126,7 @@ def check_limit(field: str, value: float, where: str, what: str) -> None:
     if value > limit:
         shown = f"{value:,.0f}" if math.isfinite(value) else str(value)
         raise LimitError(
-            f"{where}: {what} {shown} exceeds the limit of {limit:,} ({field}); if the config is meant to be this "
+            f"{where}: {what} {shown} exceeds the limit of {limit:,} ({field}); if it is meant to be this "
             f"large, raise it with {env_name(field)}=<n> or yolo_ghost.cfg.limits.override_limits({field}=<n>)"
         )
 
