@@ -13,6 +13,7 @@ from typing import Any
 
 from yolo_ghost.cfg import ConfigError
 from yolo_ghost.cfg.errors import one_line
+from yolo_ghost.dataset_scan import check_image_file, scan_images
 
 
 def resolve_data(data: str | Path) -> Path:
@@ -41,17 +42,27 @@ def resolve_data(data: str | Path) -> Path:
         raise ConfigError(f"{e}; give a dataset YAML path or the built-in name 'shapes'") from None
 
 
-def count_images(sources: Any) -> int:
-    """Images in a split as a dataset YAML gives it: folders (searched recursively), list files, or a list of both."""
-    from ultralytics.data.utils import IMG_FORMATS
+def count_images(sources: Any, where: str = "dataset") -> int:
+    """Images in a split as a dataset YAML gives it: folders (searched recursively), list files, or a list of both.
 
+    Every folder is walked by ``yolo_ghost.dataset_scan.scan_images`` and every listed image checked by
+    ``check_image_file``, so a symlink loop, a repeated folder, a special file or an oversize file is refused here,
+    before ultralytics reads the split.
+    """
     n = 0
     for src in sources if isinstance(sources, list) else [sources]:
         p = Path(str(src))
         if p.is_dir():
-            n += sum(1 for f in p.rglob("*") if f.suffix[1:].lower() in IMG_FORMATS)
+            n += len(scan_images(p, where))
         elif p.is_file():
-            n += sum(1 for line in p.read_text().splitlines() if line.strip())
+            for line in p.read_text().splitlines():
+                if line.strip():
+                    # ultralytics resolves a list file's "./" entries against the list's folder
+                    item = line.strip()
+                    f = p.parent / item[2:] if item.startswith("./") else Path(item)
+                    if f.exists() or f.is_symlink():
+                        check_image_file(f, where)
+                    n += 1
     return n
 
 
@@ -73,7 +84,7 @@ def check_splits(data_yaml: str | Path, splits: Sequence[str] = ("train", "val")
         raise ConfigError(f"dataset {data_yaml}: {one_line(e)}") from None
     for s in splits:
         sources = info.get(s)
-        if count_images(sources) == 0:
+        if count_images(sources, f"dataset {data_yaml}") == 0:
             shown = ", ".join(map(str, sources if isinstance(sources, list) else [sources]))
             raise ConfigError(f"dataset {data_yaml}: the {s!r} split ({shown}) holds no images")
     return info

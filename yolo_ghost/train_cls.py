@@ -26,6 +26,7 @@ from yolo_ghost.checkpoint import read_checkpoint, trusted
 from yolo_ghost.classifier import YoloGhostClassifier
 from yolo_ghost.curves import summary_warning, training_curve
 from yolo_ghost.data.shapes_cls import BUILTIN_NAMES, resolve_builtin_cls_dataset
+from yolo_ghost.dataset_scan import scan_images
 from yolo_ghost.engine import CpuTrainerMixin, clear_errors, find_resumable, prepare_offline
 from yolo_ghost.hyp import check_hyp
 from yolo_ghost.model import model_task
@@ -56,7 +57,6 @@ CLS_TRAIN_HYP: dict[str, Any] = {
 }
 # The per-epoch validation columns of a classifier's results.csv, by the names the bench and the summary use.
 CLS_CURVE_COLUMNS = {"top1": "metrics/accuracy_top1", "top5": "metrics/accuracy_top5"}
-_IMG_SUFFIXES = {".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp"}
 
 
 class YoloGhostClassificationValidator(ClassificationValidator):
@@ -142,12 +142,22 @@ def resolve_cls_data(data: str | Path) -> Path:
     evals = [p / s for s in ("val", "valid", "validation", "test") if (p / s).is_dir()]
     if not evals:
         raise ConfigError(f"dataset {p}: no val/ (or valid/, validation/, test/) folder beside train/")
-    for split, folder in (("train", p / "train"), ("val", evals[0])):
-        classes = [c for c in folder.iterdir() if c.is_dir()] if folder.is_dir() else []
+    for split, folder in (("train", p / "train"), *(("val", e) for e in evals)):
+        classes = sorted(c for c in folder.iterdir() if c.is_dir()) if folder.is_dir() else []
         if not classes:
             raise ConfigError(f"dataset {p}: {folder.name}/ is missing or has no class folders ({split} split)")
-        if not any(f.suffix.lower() in _IMG_SUFFIXES for c in classes for f in c.iterdir()):
-            raise ConfigError(f"dataset {p}: the class folders of {folder.name}/ hold no images")
+        # one walk per split (yolo_ghost.dataset_scan): a symlink loop, a repeated folder, a special or oversize file
+        # is refused here, before ultralytics (torchvision's ImageFolder) follows every link and reads files whole
+        images = scan_images(folder, f"dataset {p}")
+        per_class = {c.name: 0 for c in classes}
+        for f in images:
+            per_class[f.relative_to(folder).parts[0]] = per_class.get(f.relative_to(folder).parts[0], 0) + 1
+        empty = [c for c, n in per_class.items() if n == 0]
+        if empty:
+            raise ConfigError(
+                f"dataset {p}: class folder(s) {', '.join(f'{folder.name}/{c}/' for c in empty)} hold no images; "
+                "every class needs images in every split (remove the folder or add images)"
+            )
     return p
 
 
