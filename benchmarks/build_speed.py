@@ -2,7 +2,7 @@
 
 1. Build time: median of 5 builds per shipped config (``yolo_ghost.build_model``), in one process.
 2. Parity: the ultralytics package's own ``yolov5.yaml`` (scale from --scale) built by yolo-ghost and by
-   ultralytics, same weights, BN fused, batch 1, CPU eager, timed by ``yolo_ghost.latency.measure_latency``;
+   ultralytics, same weights, BN fused, batch 1, CPU eager, timed by ``yolo_ghost.tools.latency.measure_latency``;
    prints the median per-round latency ratio (target: within 3%).
 
     python benchmarks/build_speed.py [--scale s] [--img 640] [--rounds 60]
@@ -38,12 +38,12 @@ def build_times(repeats: int = 5) -> list[tuple[str, float]]:
 
 def parity(scale: str, img: int, rounds: int, warmup: int = 5) -> dict[str, float]:
     """Interleaved batch-1 latency of the same YAML built by yolo-ghost and by ultralytics (same weights), timed by
-    ``yolo_ghost.latency.measure_latency`` (PyTorch eager, BN fused); the ratio is ``paired_ratio``'s."""
+    ``yolo_ghost.tools.latency.measure_latency`` (PyTorch eager, BN fused); the ratio is ``paired_ratio``'s."""
     import ultralytics
     from ultralytics.nn.tasks import DetectionModel
 
     import yolo_ghost
-    from yolo_ghost.latency import measure_latency, paired_ratio
+    from yolo_ghost.tools.latency import measure_latency, paired_ratio
 
     src = Path(ultralytics.__file__).parent / "cfg" / "models" / "v5" / "yolov5.yaml"
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,6 +1,6 @@
 """Seeded fuzz of the shipped model configs: every mutated config must build or be refused with a ConfigError.
 
-Runs ``yolo_ghost.fuzz.run_fuzz`` (value / row / module / key / scale mutations of the loaded YAML and byte-level
+Runs ``fuzz.run_fuzz`` (value / row / module / key / scale mutations of the loaded YAML and byte-level
 edits of its text, each built from a file with nc=3) over every shipped config and prints the outcome counts, the
 slowest case and every escape (an exception other than ConfigError, or no result within --timeout seconds).
 Exit status 1 when anything escaped.
@@ -16,7 +16,7 @@ import platform
 import sys
 import time
 
-from yolo_ghost.fuzz import run_fuzz, shipped_configs
+from fuzz import run_fuzz, shipped_configs
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,7 +35,7 @@ PROFILED = [f"yolov5{s}{g}.yaml" for s in "nsmlx" for g in ("", "-ghost")] + [
 
 def blocks_table() -> str:
     """What `yolo-ghost blocks --markdown` prints."""
-    from yolo_ghost.commands import blocks
+    from yolo_ghost.cli import blocks
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
@@ -45,7 +45,7 @@ def blocks_table() -> str:
 
 def configs_table() -> str:
     """What `yolo-ghost profile --cfg <PROFILED> --markdown` prints (nc=80, 640x640, BN fused)."""
-    from yolo_ghost.profiler import format_markdown, profile_model
+    from yolo_ghost.tools.profiler import format_markdown, profile_model
 
     return format_markdown([profile_model(c, 640, fuse=True, nc=80) for c in PROFILED])
 

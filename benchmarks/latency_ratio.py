@@ -2,7 +2,7 @@
 
 For each pair (yolov5l-ghost vs yolov5l, and the v3.1-layout yolov5l-v3-ghost vs yolov5l-v3) it reports the GFLOPs
 ratio (profiler, BN fused) and the latency ratio on PyTorch eager and ONNX Runtime, all four models timed in one
-interleaved run per setting (``yolo_ghost.latency.measure_latency``). Settings show what moves the ratio:
+interleaved run per setting (``yolo_ghost.tools.latency.measure_latency``). Settings show what moves the ratio:
 
 * ``ort``: the issue's target setting alone (ONNX Runtime, BN fused, graph optimisations ``all``), cheap enough to
   run with many rounds;
@@ -26,9 +26,9 @@ from pathlib import Path
 import torch
 
 from yolo_ghost import build_model
-from yolo_ghost.atomic import write_json_atomic
-from yolo_ghost.latency import measure_latency, paired_ratio
-from yolo_ghost.profiler import profile_model
+from yolo_ghost.tools.latency import measure_latency, paired_ratio
+from yolo_ghost.tools.profiler import profile_model
+from yolo_ghost.utils.atomic import write_json_atomic
 
 PAIRS = (("yolov5l.yaml", "yolov5l-ghost.yaml"), ("yolov5l-v3.yaml", "yolov5l-v3-ghost.yaml"))
 SETTINGS = {

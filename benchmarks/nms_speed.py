@@ -17,7 +17,7 @@ import time
 import torch
 from ultralytics.utils.nms import non_max_suppression
 
-from yolo_ghost.eval.nms import per_class_nms
+from yolo_ghost.engine.detect.nms import per_class_nms
 
 
 def flood(classes: int, boxes: int, seed: int) -> torch.Tensor:

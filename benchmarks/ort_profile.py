@@ -3,7 +3,7 @@
 Each config is exported (BN fused, batch 1) and run with ``enable_profiling``; leaving out the warm-up runs, the
 kernel times of the optimised graph are summed by operator type and by the YAML layer their node came from
 (``/model.N/...`` in the exported node names), and each layer's time is set against its GFLOPs from
-``yolo_ghost.profiler``. Profiling adds a little time to every node, so graphs with many small ops read slightly
+``yolo_ghost.tools.profiler``. Profiling adds a little time to every node, so graphs with many small ops read slightly
 slower here than in ``benchmarks/latency_ratio.py``; use this for shares, that for ratios.
 
     python benchmarks/ort_profile.py --cfg yolov5l-v3.yaml yolov5l-v3-ghost.yaml --img 640 --runs 6
@@ -22,9 +22,9 @@ import numpy as np
 import torch
 
 from yolo_ghost import build_model
-from yolo_ghost.export import INPUT_NAME, export_onnx, prepare_for_export
-from yolo_ghost.latency import ort_session
-from yolo_ghost.profiler import profile_model
+from yolo_ghost.tools.export import INPUT_NAME, export_onnx, prepare_for_export
+from yolo_ghost.tools.latency import ort_session
+from yolo_ghost.tools.profiler import profile_model
 
 LAYER = re.compile(r"/model\.(\d+)/")
 
@@ -35,7 +35,7 @@ def profile_ort(cfg: str, imgsz: int, runs: int, warmup: int, threads: int, fold
     layer_gflops = [lp.gflops for lp in profile_model(model, imgsz).layers]
     path = export_onnx(prepare_for_export(model), folder / f"{Path(cfg).stem}.onnx", imgsz, dynamic=False)
     x = np.random.default_rng(0).random((1, 3, imgsz, imgsz), dtype=np.float32)
-    sess = ort_session(path, threads, profile_prefix=folder / Path(cfg).stem)  # as yolo_ghost.latency times it
+    sess = ort_session(path, threads, profile_prefix=folder / Path(cfg).stem)  # as yolo_ghost.tools.latency times it
     for _ in range(warmup + runs):
         sess.run(None, {INPUT_NAME: x})
     events = json.loads(Path(sess.end_profiling()).read_text())

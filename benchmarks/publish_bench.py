@@ -12,7 +12,7 @@ import json
 import shutil
 from pathlib import Path
 
-from yolo_ghost.bench_task import recorded_hyp
+from yolo_ghost.bench.tasks import recorded_hyp
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 PAGE = DOCS / "benchmark.md"

@@ -17,7 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from yolo_ghost.study_report import publish_study
+from study_report import publish_study
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

@@ -13,8 +13,8 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from yolo_ghost.atomic import write_json_atomic
-from yolo_ghost.train import train
+from yolo_ghost.engine.detect.train import train
+from yolo_ghost.utils.atomic import write_json_atomic
 
 
 def main() -> None:

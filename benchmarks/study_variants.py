@@ -1,6 +1,6 @@
 """The ShuffleNet V2 variant configs against the practitioner study's table: params and MACs at 10 classes, 224x224.
 
-Counted with ``yolo_ghost.study_report.study_cost`` (the profiler on the models as built, BatchNorm not folded, as a
+Counted with ``study_report.study_cost`` (the profiler on the models as built, BatchNorm not folded, as a
 thop-style counter sees them; MACs are half the profiler's FLOPs). Compute is compared as the ratio to each side's baseline.
 The last row is the sk variant with the reduction ratio of the study's code snippet (r = 2), for comparison.
 
@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import argparse
 
+from study import STUDY
+from study_report import study_cost
+
 from yolo_ghost.cfg import load_model_cfg
-from yolo_ghost.study import STUDY
-from yolo_ghost.study_report import study_cost
 
 
 def _sk_with_r(r: int) -> dict:

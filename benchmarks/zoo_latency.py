@@ -1,7 +1,7 @@
 """Where do lower FLOPs turn into lower latency? The ShuffleNet detectors against yolov5n and yolov5s on CPU.
 
 For each size (320 and 640 by default) every model is profiled (params, GFLOPs, memory traffic; BN fused) and all of
-them are timed together in one interleaved run (``yolo_ghost.latency.measure_latency``: batch 1, BN fused, PyTorch
+them are timed together in one interleaved run (``yolo_ghost.tools.latency.measure_latency``: batch 1, BN fused, PyTorch
 eager and ONNX Runtime). The table gives each model's GFLOPs and latency as ratios to yolov5n (the latency ratio is
 the median over rounds of the per-round ratio, ``paired_ratio``), so the gap between the two shows how far FLOPs
 mislead.
@@ -15,9 +15,9 @@ import argparse
 from pathlib import Path
 
 from yolo_ghost import build_model
-from yolo_ghost.atomic import write_json_atomic
-from yolo_ghost.latency import CPU_BACKENDS, measure_latency, paired_ratio
-from yolo_ghost.profiler import profile_model
+from yolo_ghost.tools.latency import CPU_BACKENDS, measure_latency, paired_ratio
+from yolo_ghost.tools.profiler import profile_model
+from yolo_ghost.utils.atomic import write_json_atomic
 
 CONFIGS = [
     "yolov5n.yaml",

@@ -15,13 +15,15 @@ import pytest
 import torch
 from toy_data import make_dataset
 
-import yolo_ghost.bench as bench
-import yolo_ghost.bench_task as bench_task
-import yolo_ghost.train as train_mod
-from yolo_ghost import curves, stats
+import yolo_ghost.bench.runner as bench
+import yolo_ghost.bench.tasks as bench_task
+import yolo_ghost.engine.detect.train as train_mod
 from yolo_ghost.__main__ import main
+from yolo_ghost.bench import report as bench_report
+from yolo_ghost.bench import stats
 from yolo_ghost.cfg import ConfigError
-from yolo_ghost.latency import available_backends
+from yolo_ghost.engine import curves
+from yolo_ghost.tools.latency import available_backends
 
 CFGS = ["yolov5n.yaml", "yolov5n-ghost.yaml"]
 TINY = {"epochs": 2, "imgsz": 64, "batch": 4, "workers": 0, "latency_rounds": 2, "latency_warmup": 1}
@@ -104,7 +106,7 @@ def test_seed_statistics_agree_with_a_hand_computation(tiny_bench):
             assert d["low"] == d["high"] == d["diff"]
         assert d["significant"] == (d["low"] > 0 or d["high"] < 0)
     md = (run / "bench.md").read_text()
-    verdict = bench.verdicts(saved)[0]
+    verdict = bench_report.verdicts(saved)[0]
     assert verdict.startswith("yolov5n-ghost: ") and verdict in md
     assert ("not significant" in verdict) == (not ghost["difference"]["map50_95"]["significant"])
     # every run still improving at its end is flagged by name and seed, and no other
@@ -223,7 +225,7 @@ def test_pairs_compare_a_row_with_its_own_baseline():
         _row("s-ghost", [0.58, 0.60, 0.59], 2.0, [20.0, 22.0]),
     ]
     settings = {"backends": ["onnxruntime-cpu"], "baselines": {"s-ghost": "s"}}
-    rep = bench.make_report(rows, settings)
+    rep = bench_report.make_report(rows, settings)
     by = {r["name"]: r for r in rep["rows"]}
     assert [by[n]["baseline"] for n in ("n", "n-ghost", "s", "s-ghost")] == [None, "n", "n", "s"]
     sg = by["s-ghost"]
@@ -231,7 +233,7 @@ def test_pairs_compare_a_row_with_its_own_baseline():
     assert sg["difference"]["map50_95"]["diff"] == pytest.approx(want.diff)
     assert sg["difference"]["map50_95"]["low"] == pytest.approx(want.low)
     assert sg["ratios"]["gflops"] == 0.5 and sg["ratios"]["latency_onnxruntime-cpu"] == pytest.approx(20 / 30)
-    lines = bench.verdicts(rep)
+    lines = bench_report.verdicts(rep)
     assert lines[2].startswith("s-ghost: -0.020 ± ") and lines[2].endswith(
         "0.50x GFLOPs and 0.67x onnxruntime-cpu latency (vs s)"
     )

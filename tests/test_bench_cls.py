@@ -13,17 +13,19 @@ import statistics
 
 import matplotlib.figure
 import pytest
+import study_report
+from study import CONCLUSIONS, STUDY, Claim, Conclusion
 from toy_data import make_cls_folder
 
-import yolo_ghost.bench as bench
-import yolo_ghost.bench_task as bench_task
-from yolo_ghost import stats, study_report
+import yolo_ghost.bench.runner as bench
+import yolo_ghost.bench.tasks as bench_task
 from yolo_ghost.__main__ import main
+from yolo_ghost.bench import report as bench_report
+from yolo_ghost.bench import stats
 from yolo_ghost.cfg import ConfigError
-from yolo_ghost.curves import convergence
-from yolo_ghost.latency import available_backends
-from yolo_ghost.study import CONCLUSIONS, STUDY, Claim, Conclusion
-from yolo_ghost.train_cls import CLS_TRAIN_HYP
+from yolo_ghost.engine.classify.train import CLS_TRAIN_HYP
+from yolo_ghost.engine.curves import convergence
+from yolo_ghost.tools.latency import available_backends
 
 CFGS = ["shufflenetv2-cls.yaml", "shufflenetv2-liteconv-cls.yaml"]
 TINY = {"epochs": 2, "imgsz": 32, "batch": 8, "latency_rounds": 2, "latency_warmup": 1}
@@ -88,7 +90,7 @@ def test_classifier_bench_md_holds_the_study_table_and_verdicts(cls_bench):
     lines = md.splitlines()
     assert lines[0].startswith("| model | top-1 | top-5 | vs | Δ top-1 [95% CI]")
     lite = report["rows"][1]
-    verdict = bench.verdicts(report)[0]
+    verdict = bench_report.verdicts(report)[0]
     assert verdict.startswith("shufflenetv2-liteconv-cls: ") and " top-1 " in verdict and verdict in md
     assert "mAP" not in md
     study = md[md.index("## The variant study's table") :].splitlines()
@@ -113,7 +115,7 @@ def test_curves_png_has_one_line_per_run(cls_bench, tmp_path, monkeypatch):
         "savefig",
         lambda self, path, **k: saved.update({str(path): self}) or real(self, path, **k),
     )
-    paths = bench.write_report(report, tmp_path)
+    paths = bench_report.write_report(report, tmp_path)
     fig = saved[str(paths["curves"])]
     lines = fig.axes[0].get_lines()
     runs = [(r["name"], x) for r in report["rows"] for x in r["runs"]]

@@ -10,9 +10,9 @@ import copy
 import pytest
 import torch
 
-from yolo_ghost.builder import build_block
-from yolo_ghost.fuse import FuseError, count_batchnorms, fuse_model
-from yolo_ghost.registry import list_specs
+from yolo_ghost.nn.builder import build_block
+from yolo_ghost.nn.fuse import FuseError, count_batchnorms, fuse_model
+from yolo_ghost.nn.registry import list_specs
 
 # Heads take several feature maps (and anchors), YOLOv9-E's CBLinear / CBFuse pass lists of maps: the shipped
 # configs (test_configs.py) and the ultralytics package's YAMLs (test_ultralytics_yamls.py) exercise them.

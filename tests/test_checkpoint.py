@@ -18,8 +18,8 @@ from toy_data import make_dataset
 import yolo_ghost
 from yolo_ghost import ConfigError
 from yolo_ghost.__main__ import main as cli
-from yolo_ghost.checkpoint import UnsafeCheckpointError, checkpoint_globals, read_checkpoint
-from yolo_ghost.train import train
+from yolo_ghost.engine.detect.train import train
+from yolo_ghost.models.checkpoint import UnsafeCheckpointError, checkpoint_globals, read_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -72,7 +72,7 @@ HOWS = ["zip", "raw", "raw4", "hidden"]
 
 def test_genuine_checkpoint_needs_only_allowed_types(genuine):
     names = checkpoint_globals(genuine)
-    assert "yolo_ghost.model.YoloGhostModel" in names and "yolo_ghost.builder.LayerInfo" in names
+    assert "yolo_ghost.models.yolo.YoloGhostModel" in names and "yolo_ghost.nn.builder.LayerInfo" in names
     ckpt = read_checkpoint(genuine)
     assert type(ckpt.get("ema") or ckpt["model"]).__name__ == "YoloGhostModel" and ckpt["train_args"]["imgsz"] == 64
     model = yolo_ghost.load_checkpoint(genuine)
@@ -185,3 +185,51 @@ def test_bad_files_are_refused_in_one_line(tmp_path, data, capsys):
         assert val(["--weights", str(path), "--data", str(data), "--img", "64", "--project", str(tmp_path / "r")]) == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith("val_det.py: error: ") and err.count("\n") == 0, (name, err)
+
+
+def _with_old_module_paths(path: Path, out: Path) -> Path:
+    """``path`` as a checkpoint written before the package was regrouped into layer folders: every class global
+    names its old module (``yolo_ghost.model``, ``yolo_ghost.builder``, ``yolo_ghost.blocks.<file>``)."""
+    import pickletools
+
+    def old(module: str) -> str:
+        for new, was in (("yolo_ghost.models.yolo", "yolo_ghost.model"), ("yolo_ghost.nn.builder", "yolo_ghost.builder"),
+                         ("yolo_ghost.nn.blocks.", "yolo_ghost.blocks.")):  # fmt: skip
+            if module.startswith(new):
+                return was + module[len(new) :]
+        return module
+
+    def rewrite(pkl: bytes) -> bytes:
+        ops = list(pickletools.genops(pkl))
+        buf = bytearray()
+        for i, (op, arg, pos) in enumerate(ops):
+            end = ops[i + 1][2] if i + 1 < len(ops) else len(pkl)
+            if op.name == "GLOBAL" and str(arg).startswith("yolo_ghost."):
+                module, name = str(arg).split(" ", 1)
+                buf += b"c" + old(module).encode() + b"\n" + name.encode() + b"\n"
+            else:
+                buf += pkl[pos:end]
+        return bytes(buf)
+
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            zout.writestr(item, rewrite(data) if item.filename.endswith("data.pkl") else data)
+    return out
+
+
+def test_a_checkpoint_with_the_old_module_paths_still_loads(tmp_path):
+    model = yolo_ghost.build_model("yolov5n-ghost.yaml", nc=2).eval()
+    torch.save({"model": model, "train_args": {"imgsz": 64}}, tmp_path / "new.pt")
+    old = _with_old_module_paths(tmp_path / "new.pt", tmp_path / "old.pt")
+    names = checkpoint_globals(old)
+    assert "yolo_ghost.model.YoloGhostModel" in names and "yolo_ghost.builder.LayerInfo" in names
+    assert any(n.startswith("yolo_ghost.blocks.") for n in names) and not any(
+        n.startswith(("yolo_ghost.nn.", "yolo_ghost.models.")) for n in names
+    )
+    with pytest.warns(DeprecationWarning, match="moved to yolo_ghost"):
+        loaded = yolo_ghost.load_checkpoint(old)
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(loaded.float()(x)[0], yolo_ghost.load_checkpoint(tmp_path / "new.pt").float()(x)[0])
+    assert type(loaded) is yolo_ghost.YoloGhostModel

@@ -150,7 +150,7 @@ def test_a_skipped_image_reports_the_real_decode_failure(tmp_path):
     """The loader's own per-image check, as the trainer runs it after ``prepare_offline``."""
     from ultralytics.data.utils import verify_image_label
 
-    from yolo_ghost.engine import prepare_offline
+    from yolo_ghost.engine.trainer import prepare_offline
 
     prepare_offline()
     label = tmp_path / "0.txt"

@@ -13,8 +13,8 @@ import torch
 from ultralytics.nn.modules.head import Detect
 
 import yolo_ghost
-from yolo_ghost.fuse import count_batchnorms
-from yolo_ghost.profiler import profile_model
+from yolo_ghost.nn.fuse import count_batchnorms
+from yolo_ghost.tools.profiler import profile_model
 
 # Exact parameter counts of each shipped config as built (BatchNorm not yet fused), at the YAML's nc.
 PARAMS = {

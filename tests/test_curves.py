@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from yolo_ghost.curves import convergence, plateau_gain, read_curve, still_improving, tail_length, warning_text
+from yolo_ghost.engine.curves import convergence, plateau_gain, read_curve, still_improving, tail_length, warning_text
 
 
 def test_a_rising_curve_is_flagged_and_a_flat_one_passes():

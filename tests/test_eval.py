@@ -21,12 +21,12 @@ import yaml
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from yolo_ghost.atomic import write_json_atomic
 from yolo_ghost.cfg import ConfigError
-from yolo_ghost.datasets import resolve_data
-from yolo_ghost.eval.coco import STAT_KEYS, format_report, image_id_map, run_cocoeval, yolo_to_coco
-from yolo_ghost.eval.nms import per_class_nms
-from yolo_ghost.eval.validator import CocoDetectionValidator, evaluate
+from yolo_ghost.data.resolve import resolve_data
+from yolo_ghost.engine.detect.coco import STAT_KEYS, format_report, image_id_map, run_cocoeval, yolo_to_coco
+from yolo_ghost.engine.detect.nms import per_class_nms
+from yolo_ghost.engine.detect.val import CocoDetectionValidator, evaluate
+from yolo_ghost.utils.atomic import write_json_atomic
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = {0: "red", 1: "green"}

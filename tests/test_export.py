@@ -10,7 +10,7 @@ import torch
 import yolo_ghost
 from yolo_ghost.__main__ import main
 from yolo_ghost.cfg import ConfigError
-from yolo_ghost.export import (
+from yolo_ghost.tools.export import (
     INPUT_NAME,
     OUTPUT_NAME,
     check_export,
@@ -160,7 +160,7 @@ def test_dynamic_export_takes_any_batch_and_size_as_its_metadata_says(tmp_path, 
     import numpy as np
     import onnxruntime as ort
 
-    from yolo_ghost.export import prepare_for_export
+    from yolo_ghost.tools.export import prepare_for_export
 
     torch.manual_seed(0)
     model = randomize_bn(yolo_ghost.build_model("yolov5n-ghost.yaml", nc=2)).eval()

@@ -11,7 +11,7 @@ import torch.nn as nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from yolo_ghost import build_model, register_block, unregister_block
-from yolo_ghost.fuse import FuseError, count_batchnorms, fuse_model
+from yolo_ghost.nn.fuse import FuseError, count_batchnorms, fuse_model
 
 
 class _AtenOps(TorchDispatchMode):

@@ -8,10 +8,10 @@ from ultralytics.utils import DEFAULT_CFG
 from ultralytics.utils.loss import v8DetectionLoss
 
 from yolo_ghost import build_model, register_block, unregister_block
-from yolo_ghost.blocks.heads import AnchorDetect, head_loss_names, head_train_gains
-from yolo_ghost.loss import YOLOv5Loss
-from yolo_ghost.model import model_head
-from yolo_ghost.train import train_gains
+from yolo_ghost.engine.detect.train import train_gains
+from yolo_ghost.models.yolo import model_head
+from yolo_ghost.nn.blocks.heads import AnchorDetect, head_loss_names, head_train_gains
+from yolo_ghost.nn.loss import YOLOv5Loss
 
 
 @pytest.mark.parametrize(

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from fuzz import run_fuzz, shipped_configs
 
 from yolo_ghost import ConfigError, build_model
 from yolo_ghost.__main__ import main as cli
 from yolo_ghost.cfg import models_dir
 from yolo_ghost.cfg.limits import LimitError, current_limits, override_limits
-from yolo_ghost.fuzz import run_fuzz, shipped_configs
 
 N = yaml.safe_load((models_dir() / "yolov5n.yaml").read_text())
 

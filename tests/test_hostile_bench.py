@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from yolo_ghost.__main__ import main as cli
-from yolo_ghost.bench_files import read_bench_folder
+from yolo_ghost.bench.files import read_bench_folder
 from yolo_ghost.cfg import ConfigError
 from yolo_ghost.cfg.limits import LimitError, override_limits
 

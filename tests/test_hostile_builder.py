@@ -13,9 +13,9 @@ from torch import nn
 
 from yolo_ghost import build_model
 from yolo_ghost.__main__ import main as cli
-from yolo_ghost.builder import _macs
 from yolo_ghost.cfg import models_dir
 from yolo_ghost.cfg.limits import LimitError, current_limits, override_limits
+from yolo_ghost.nn.builder import _macs
 
 N = yaml.safe_load((models_dir() / "yolov5n.yaml").read_text())
 

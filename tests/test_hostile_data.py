@@ -1,6 +1,6 @@
 """Hostile datasets on disk: only regular image files are read. A symlink to /dev/zero, a fifo, a symlink loop, a
 folder reached twice, an oversize file or an empty class folder is one ConfigError line naming the path, within
-seconds, before ultralytics sees the data (yolo_ghost.dataset_scan; issue 22)."""
+seconds, before ultralytics sees the data (yolo_ghost.data.scan; issue 22)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from toy_data import make_cls_folder, make_dataset
 from yolo_ghost.__main__ import main as cli
 from yolo_ghost.cfg import ConfigError
 from yolo_ghost.cfg.limits import LimitError, override_limits
-from yolo_ghost.dataset_scan import scan_images
-from yolo_ghost.datasets import check_splits, count_images
-from yolo_ghost.train_cls import resolve_cls_data
+from yolo_ghost.data.resolve import check_splits, count_images
+from yolo_ghost.data.scan import scan_images
+from yolo_ghost.engine.classify.train import resolve_cls_data
 
 
 @pytest.fixture

@@ -14,13 +14,13 @@ from toy_data import make_cls_folder, make_dataset
 import yolo_ghost
 from yolo_ghost import ConfigError
 from yolo_ghost.__main__ import main as cli
-from yolo_ghost.datasets import check_splits
-from yolo_ghost.engine import prepare_offline
-from yolo_ghost.export import export
-from yolo_ghost.hyp import FLAG_FOR_KEY, HYP_KEYS, check_hyp
-from yolo_ghost.run_dir import check_run_name, remove_new_run_on_failure
-from yolo_ghost.train import YoloGhostTrainer, train
-from yolo_ghost.train_cls import train_classifier
+from yolo_ghost.data.resolve import check_splits
+from yolo_ghost.engine.classify.train import train_classifier
+from yolo_ghost.engine.detect.train import YoloGhostTrainer, train
+from yolo_ghost.engine.hyp import FLAG_FOR_KEY, HYP_KEYS, check_hyp
+from yolo_ghost.engine.run_dir import check_run_name, remove_new_run_on_failure
+from yolo_ghost.engine.trainer import prepare_offline
+from yolo_ghost.tools.export import export
 
 FAST = {"epochs": 1, "imgsz": 64, "batch": 4, "workers": 0, "plots": False}
 
@@ -305,8 +305,8 @@ def test_hostile_hyp_file_is_one_line_naming_the_key(tmp_path, text, capsys):
 
 
 def test_every_declared_hyp_key_accepts_the_shipped_recipes():
-    from yolo_ghost.train import DATASET_RECIPES, YOLOV5_TRAIN_HYP
-    from yolo_ghost.train_cls import CLS_TRAIN_HYP
+    from yolo_ghost.engine.classify.train import CLS_TRAIN_HYP
+    from yolo_ghost.engine.detect.train import DATASET_RECIPES, YOLOV5_TRAIN_HYP
 
     for recipe in (YOLOV5_TRAIN_HYP, CLS_TRAIN_HYP, *(r.hyp for r in DATASET_RECIPES.values())):
         assert check_hyp(recipe) == {k: v for k, v in recipe.items()}

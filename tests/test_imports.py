@@ -17,27 +17,27 @@ PACKAGE = Path(yolo_ghost.__file__).parent
 
 # What a lower module must never load: our trainers and validator, and the ultralytics engine they build on.
 HEAVY = (
-    "yolo_ghost.train",
-    "yolo_ghost.train_cls",
-    "yolo_ghost.bench",
-    "yolo_ghost.eval.validator",
+    "yolo_ghost.engine.detect.train",
+    "yolo_ghost.engine.classify.train",
+    "yolo_ghost.bench.runner",
+    "yolo_ghost.engine.detect.val",
     "ultralytics.models.yolo.detect.train",
     "ultralytics.engine.trainer",
     "ultralytics.engine.validator",
 )
 LOWER = (
-    "yolo_ghost.latency",
-    "yolo_ghost.profiler",
-    "yolo_ghost.builder",
-    "yolo_ghost.registry",
-    "yolo_ghost.blocks",
-    "yolo_ghost.fuse",
-    "yolo_ghost.checkpoint",
-    "yolo_ghost.datasets",
-    "yolo_ghost.stats",
-    "yolo_ghost.curves",
-    "yolo_ghost.pareto",
-    "yolo_ghost.eval.coco",
+    "yolo_ghost.tools.latency",
+    "yolo_ghost.tools.profiler",
+    "yolo_ghost.nn.builder",
+    "yolo_ghost.nn.registry",
+    "yolo_ghost.nn.blocks",
+    "yolo_ghost.nn.fuse",
+    "yolo_ghost.models.checkpoint",
+    "yolo_ghost.data.resolve",
+    "yolo_ghost.bench.stats",
+    "yolo_ghost.engine.curves",
+    "yolo_ghost.bench.pareto",
+    "yolo_ghost.engine.detect.coco",
 )
 
 
@@ -49,8 +49,8 @@ def _loaded_after_import(module: str) -> list[str]:
 
 def test_the_check_sees_what_a_trainer_loads():
     """The probe itself: importing the detection trainer does load every heavy module it looks for."""
-    loaded = set(_loaded_after_import("yolo_ghost.train"))
-    assert {"yolo_ghost.train", "yolo_ghost.eval.validator", "ultralytics.engine.trainer"} <= loaded
+    loaded = set(_loaded_after_import("yolo_ghost.engine.detect.train"))
+    assert {"yolo_ghost.engine.detect.train", "yolo_ghost.engine.detect.val", "ultralytics.engine.trainer"} <= loaded
 
 
 @pytest.mark.parametrize("module", LOWER)
@@ -85,7 +85,7 @@ def _import_graph() -> dict[str, set[str]]:
                 # `from pkg import sub` imports the submodule `pkg.sub` when there is one
                 targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names]
             for t in targets:
-                while t and t not in modules:  # `import yolo_ghost.blocks.heads` -> that module
+                while t and t not in modules:  # `import yolo_ghost.nn.blocks.heads` -> that module
                     t = t.rpartition(".")[0]
                 if t and t != name:
                     graph[name].add(t)
@@ -125,12 +125,63 @@ def test_the_cycle_finder_finds_a_cycle():
 
 def test_the_graph_holds_the_known_edges():
     graph = _import_graph()
-    assert "yolo_ghost.eval.validator" in graph["yolo_ghost.train"]
-    assert "yolo_ghost.datasets" in graph["yolo_ghost.eval.validator"]
-    assert "yolo_ghost.registry" in graph["yolo_ghost.blocks.heads"]
+    assert "yolo_ghost.engine.detect.val" in graph["yolo_ghost.engine.detect.train"]
+    assert "yolo_ghost.data.resolve" in graph["yolo_ghost.engine.detect.val"]
+    assert "yolo_ghost.nn.registry" in graph["yolo_ghost.nn.blocks.heads"]
 
 
 def test_no_module_of_the_package_is_part_of_an_import_cycle():
     # The package's __init__ imports the model for its public API; a submodule importing `yolo_ghost` itself would
     # close a loop through it, so it counts like any other module.
     assert _find_cycle(_import_graph()) is None
+
+
+# The package's folders are its layers, lowest first: a module imports only from its own folder and from folders
+# further up this list (STYLE.md, point 14). The package root (the public API, `python -m yolo_ghost`, the old module
+# paths) sits above them all.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("cfg", "utils"),
+    ("nn",),
+    ("models", "data"),
+    ("tools",),
+    ("engine",),
+    ("bench",),
+    ("cli",),
+)
+RANK = {folder: i for i, folders in enumerate(LAYERS) for folder in folders}
+
+
+def _folder(module: str) -> str | None:
+    """The layer folder of a package module (``yolo_ghost.nn.blocks.ghost`` -> ``nn``); None for the root."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and (PACKAGE / parts[1]).is_dir() else None
+
+
+def test_every_folder_of_the_package_is_a_layer():
+    folders = {p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").is_file()}
+    assert folders == set(RANK)
+
+
+def _upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    bad = []
+    for module, targets in graph.items():
+        here = _folder(module)
+        if here is None:
+            continue
+        for t in sorted(targets):
+            there = _folder(t)
+            if there is None or (there != here and RANK[there] >= RANK[here]):
+                bad.append(f"{module} -> {t}")
+    return bad
+
+
+def test_the_layer_check_sees_an_upward_import():
+    graph = {"yolo_ghost.nn.builder": {"yolo_ghost.engine.detect.train", "yolo_ghost.cfg"}, "yolo_ghost": set()}
+    assert _upward_imports(graph) == ["yolo_ghost.nn.builder -> yolo_ghost.engine.detect.train"]
+    assert _upward_imports({"yolo_ghost.models.yolo": {"yolo_ghost.data.resolve"}}) == [
+        "yolo_ghost.models.yolo -> yolo_ghost.data.resolve"  # a folder of the same layer is not below
+    ]
+
+
+def test_imports_between_folders_flow_down_the_layers():
+    assert _upward_imports(_import_graph()) == []

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 import yolo_ghost
-from yolo_ghost.latency import (
+from yolo_ghost.tools.latency import (
     CPU_BACKENDS,
     OPENVINO_BACKEND,
     LatencyStats,
@@ -138,8 +138,8 @@ def test_openvino_backend_is_offered_and_timed_when_installed():
 
 def test_openvino_model_computes_what_pytorch_computes(tmp_path):
     pytest.importorskip("openvino", reason="openvino is not installed (pip install -e '.[openvino]')")
-    from yolo_ghost.export import export_onnx, prepare_for_export
-    from yolo_ghost.latency import openvino_model
+    from yolo_ghost.tools.export import export_onnx, prepare_for_export
+    from yolo_ghost.tools.latency import openvino_model
 
     torch.manual_seed(0)
     model = yolo_ghost.build_model("yolov5n-ghost.yaml").eval()

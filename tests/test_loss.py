@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from yolo_ghost import build_model
-from yolo_ghost.blocks.heads import AnchorDetect
-from yolo_ghost.loss import LOSS_NAMES, YOLOv5Loss
+from yolo_ghost.nn.blocks.heads import AnchorDetect
+from yolo_ghost.nn.loss import LOSS_NAMES, YOLOv5Loss
 
 
 @pytest.fixture(scope="module")

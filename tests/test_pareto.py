@@ -7,7 +7,7 @@ import math
 import matplotlib.image
 import pytest
 
-from yolo_ghost.pareto import pareto_front, plot_pareto
+from yolo_ghost.bench.pareto import pareto_front, plot_pareto
 
 
 def test_front_of_a_hand_made_table():

@@ -7,7 +7,7 @@ import json
 import torch
 
 from yolo_ghost.__main__ import main
-from yolo_ghost.profiler import profile_model
+from yolo_ghost.tools.profiler import profile_model
 
 
 def conv_flops(c_in: int, c_out: int, k: int, groups: int, h: int, w: int, bias: bool = True) -> int:

@@ -116,7 +116,7 @@ def test_bad_rule_is_refused_at_registration():
 
 
 def test_bottleneck_is_the_block_of_the_yaml_dialect():
-    from yolo_ghost.builder import build_block, yaml_dialect
+    from yolo_ghost.nn.builder import build_block, yaml_dialect
 
     v5, _ = build_block("Bottleneck", 16, [16], dialect="yolov5")
     ul, _ = build_block("Bottleneck", 16, [16], dialect="ultralytics")
@@ -138,7 +138,7 @@ def test_dialect_registrations_clash_like_names():
         register_block("Bottleneck")(nn.Identity)  # one block for all dialects would shadow both
     with pytest.raises(ValueError, match="'C3' is already registered for the ultralytics dialect"):
         register_block("C3", dialect="ultralytics")(nn.Identity)
-    specs = [s for s in yolo_ghost.registry.list_specs("Bottleneck") if s.name == "Bottleneck"]
+    specs = [s for s in yolo_ghost.nn.registry.list_specs("Bottleneck") if s.name == "Bottleneck"]
     assert [s.dialect for s in specs] == ["yolov5", "ultralytics"]
 
 

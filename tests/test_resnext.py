@@ -13,9 +13,9 @@ import torchvision
 import yaml
 
 import yolo_ghost
-from yolo_ghost.blocks.resnext import ResNeXtBottleneck
-from yolo_ghost.builder import build_block
 from yolo_ghost.cfg import models_dir
+from yolo_ghost.nn.blocks.resnext import ResNeXtBottleneck
+from yolo_ghost.nn.builder import build_block
 
 
 def _copy_weights(src: nn.Module, dst: nn.Module) -> None:

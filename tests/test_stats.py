@@ -7,7 +7,7 @@ import statistics
 
 import pytest
 
-from yolo_ghost.stats import mean_std, t_cdf, t_ppf, welch_interval
+from yolo_ghost.bench.stats import mean_std, t_cdf, t_ppf, welch_interval
 
 # Two-sided 95% critical values of Student's t (any statistics table), and the normal limit.
 T975 = {1: 12.706204736, 2: 4.302652730, 3: 3.182446305, 4: 2.776445105, 10: 2.228138852, 30: 2.042272456}

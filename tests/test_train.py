@@ -19,7 +19,7 @@ from toy_data import make_dataset
 from ultralytics.utils.torch_utils import ModelEMA
 
 from yolo_ghost.cfg import ConfigError, models_dir
-from yolo_ghost.train import YoloGhostTrainer, format_summary, load_hyp, train
+from yolo_ghost.engine.detect.train import YoloGhostTrainer, format_summary, load_hyp, train
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = {"plots": False, "close_mosaic": 0, "warmup_epochs": 0}
@@ -100,7 +100,7 @@ def test_anchor_head_trains_offline(anchor_run):
 
 
 def test_summary_warns_only_when_still_improving(anchor_run):
-    from yolo_ghost.curves import convergence
+    from yolo_ghost.engine.curves import convergence
 
     s = dict(anchor_run[0])
     s["convergence"] = convergence([0.1, 0.3, 0.5, 0.6, 0.62, 0.63, 0.63, 0.63])
@@ -129,7 +129,7 @@ def test_anchor_free_head_trains(tmp_path, data):
     for k in ("train/box_loss", "train/cls_loss", "train/dfl_loss"):
         assert math.isfinite(row[k]) and row[k] > 0, k
     assert "train/obj_loss" not in row
-    from yolo_ghost.profiler import profile_model
+    from yolo_ghost.tools.profiler import profile_model
 
     ref = profile_model("yolov5n.yaml", imgsz=64, nc=2)
     assert s["compare"]["params"] == ref.params
@@ -155,7 +155,7 @@ def test_best_pt_reloads_in_a_fresh_process(anchor_run, data, tmp_path):
     )
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result["cls"] == "yolo_ghost.model"
+    assert result["cls"] == "yolo_ghost.models.yolo"
     assert 0.0 <= result["map50"] <= 1.0
     assert result["n"] > 0  # conf=0 keeps boxes even from an untrained model
 
@@ -165,7 +165,7 @@ def test_best_pt_exports_to_onnx_that_ultralytics_predicts_with(anchor_run, data
 
     from ultralytics import YOLO
 
-    from yolo_ghost.export import export
+    from yolo_ghost.tools.export import export
 
     best = tmp_path / "best.pt"
     shutil.copy(anchor_run[0]["best"], best)
@@ -319,7 +319,7 @@ class _CapturedError(Exception):
 def test_dataset_recipe_sets_the_defaults(name, data, monkeypatch):
     """``epochs`` / ``imgsz`` / ``batch`` left open take the dataset's recipe; its hyp reaches the trainer, while
     explicit values and ``--hyp`` keys win."""
-    import yolo_ghost.train as tr
+    import yolo_ghost.engine.detect.train as tr
 
     seen = {}
 
@@ -342,7 +342,7 @@ def test_dataset_recipe_sets_the_defaults(name, data, monkeypatch):
 
 
 def test_recipes():
-    from yolo_ghost.train import DATASET_RECIPES, YOLOV5_RECIPE, recipe_for
+    from yolo_ghost.engine.detect.train import DATASET_RECIPES, YOLOV5_RECIPE, recipe_for
 
     assert recipe_for("shapes") is recipe_for(" Shapes.yaml ") is DATASET_RECIPES["shapes"]
     assert recipe_for("shapes-hard").imgsz == 256 and recipe_for("shapes-hard").hyp == {}

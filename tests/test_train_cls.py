@@ -18,10 +18,7 @@ import yaml
 from toy_data import make_cls_folder
 
 from yolo_ghost.cfg import ConfigError
-from yolo_ghost.classifier import YoloGhostClassifier
-from yolo_ghost.curves import convergence
-from yolo_ghost.profiler import profile_model
-from yolo_ghost.train_cls import (
+from yolo_ghost.engine.classify.train import (
     YoloGhostClassificationTrainer,
     YoloGhostClassificationValidator,
     check_classifier_cfg,
@@ -30,6 +27,9 @@ from yolo_ghost.train_cls import (
     train_classifier,
     validate_classifier,
 )
+from yolo_ghost.engine.curves import convergence
+from yolo_ghost.models.classifier import YoloGhostClassifier
+from yolo_ghost.tools.profiler import profile_model
 
 ROOT = Path(__file__).resolve().parents[1]
 # No plots; no warm-up (ultralytics warms up for at least 100 steps, longer than these runs).

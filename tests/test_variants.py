@@ -1,4 +1,4 @@
-"""The ShuffleNet V2 variant configs against the study they reproduce (``yolo_ghost.study``).
+"""The ShuffleNet V2 variant configs against the study they reproduce (``study``).
 
 Params and compute at the study's setting (10 classes, 224x224), counted with the project's profiler on the model as
 built (BatchNorm not folded, as a thop-style counter sees it). Absolute MACs depend on what a counter includes, so
@@ -8,9 +8,9 @@ compute is compared as the ratio to the baseline.
 from __future__ import annotations
 
 import pytest
+from study import STUDY, STUDY_IMGSZ, STUDY_NC
 
-from yolo_ghost.profiler import profile_model
-from yolo_ghost.study import STUDY, STUDY_IMGSZ, STUDY_NC
+from yolo_ghost.tools.profiler import profile_model
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ import torch.nn as nn
 import yaml
 
 import yolo_ghost
-from yolo_ghost.blocks.xception import SeparableConv, XceptionBlock
-from yolo_ghost.builder import build_block
 from yolo_ghost.cfg import models_dir
+from yolo_ghost.nn.blocks.xception import SeparableConv, XceptionBlock
+from yolo_ghost.nn.builder import build_block
 
 
 def test_middle_flow_block_is_three_relu_sepconv_bn_plus_identity():

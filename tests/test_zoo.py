@@ -20,15 +20,21 @@ import torchvision
 import yaml
 
 import yolo_ghost
-from yolo_ghost.blocks.attention import SqueezeExcite
-from yolo_ghost.blocks.classify import ClassifyHead
-from yolo_ghost.blocks.selective_kernel import SelectiveKernel
-from yolo_ghost.blocks.shuffle import ChannelShuffle, ShuffleV1Unit, ShuffleV2Block, ShuffleV2CSPStage, channel_shuffle
-from yolo_ghost.blocks.spconv import C3SPConv, SPConv
-from yolo_ghost.builder import build_block
 from yolo_ghost.cfg import models_dir
-from yolo_ghost.classifier import YoloGhostClassifier
-from yolo_ghost.fuse import count_batchnorms, fuse_model
+from yolo_ghost.models.classifier import YoloGhostClassifier
+from yolo_ghost.nn.blocks.attention import SqueezeExcite
+from yolo_ghost.nn.blocks.classify import ClassifyHead
+from yolo_ghost.nn.blocks.selective_kernel import SelectiveKernel
+from yolo_ghost.nn.blocks.shuffle import (
+    ChannelShuffle,
+    ShuffleV1Unit,
+    ShuffleV2Block,
+    ShuffleV2CSPStage,
+    channel_shuffle,
+)
+from yolo_ghost.nn.blocks.spconv import C3SPConv, SPConv
+from yolo_ghost.nn.builder import build_block
+from yolo_ghost.nn.fuse import count_batchnorms, fuse_model
 
 
 def _rand(*shape: int, seed: int = 0) -> torch.Tensor:

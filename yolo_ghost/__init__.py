@@ -3,12 +3,14 @@
 Blocks are registered under YAML names; ``build_model`` turns a YAML into a model the ultralytics engine trains.
 """
 
-from yolo_ghost.blocks.helpers import make_divisible
+from yolo_ghost import _moved
 from yolo_ghost.cfg import ConfigError, list_configs
-from yolo_ghost.model import YoloGhostModel, build_model, load_checkpoint
-from yolo_ghost.registry import get_block, list_blocks, register_block, unregister_block
+from yolo_ghost.models.yolo import YoloGhostModel, build_model, load_checkpoint
+from yolo_ghost.nn.blocks.helpers import make_divisible
+from yolo_ghost.nn.registry import get_block, list_blocks, register_block, unregister_block
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one place the version is written (pyproject.toml reads it)
+_moved.install()  # checkpoints and code that name a module by its path before the layer folders still load
 __all__ = [
     "ConfigError",
     "YoloGhostModel",

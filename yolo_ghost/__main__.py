@@ -1,8 +1,8 @@
 """``yolo-ghost COMMAND`` (or ``python -m yolo_ghost COMMAND``): train, val, export, bench, profile, blocks, configs,
 train-cls.
 
-Each command lives in ``yolo_ghost.commands.<name>`` with ``add_arguments(parser)``, ``run(args) -> int`` and its
-``EXAMPLES``; the flags several commands share are defined once in ``yolo_ghost.commands.options``. This file only
+Each command lives in ``yolo_ghost.cli.<name>`` with ``add_arguments(parser)``, ``run(args) -> int`` and its
+``EXAMPLES``; the flags several commands share are defined once in ``yolo_ghost.cli.options``. This file only
 wires them to argparse (importing only the command being run, so ``--help`` stays fast) and turns every refusal
 (a bad flag, a ``ConfigError``, a missing file) into one line ``error: ...`` on stderr with exit status 2.
 """
@@ -14,26 +14,26 @@ import importlib
 import os
 import sys
 
-from yolo_ghost.commands.options import OneLineParser, fail
+from yolo_ghost.cli.options import OneLineParser, fail
 
 COMMANDS = {
-    "train": ("yolo_ghost.commands.train", "train a detector on the ultralytics engine (YOLOv5's train.py flags)"),
-    "val": ("yolo_ghost.commands.val", "evaluate a detector checkpoint: COCO AP with pycocotools"),
+    "train": ("yolo_ghost.cli.train", "train a detector on the ultralytics engine (YOLOv5's train.py flags)"),
+    "val": ("yolo_ghost.cli.val", "evaluate a detector checkpoint: COCO AP with pycocotools"),
     "export": (
-        "yolo_ghost.commands.export",
+        "yolo_ghost.cli.export",
         "export a checkpoint or config (onnx, torchscript, openvino, ...), checked against PyTorch",
     ),
     "bench": (
-        "yolo_ghost.commands.bench",
+        "yolo_ghost.cli.bench",
         "train, evaluate, profile and time several configs; write bench.md/csv/json/png",
     ),
     "profile": (
-        "yolo_ghost.commands.profile",
+        "yolo_ghost.cli.profile",
         "per-layer params / GFLOPs / memory traffic, side by side with --compare",
     ),
-    "blocks": ("yolo_ghost.commands.blocks", "list the registered blocks with their YAML signature and paper"),
-    "configs": ("yolo_ghost.commands.configs", "list the shipped model configs"),
-    "train-cls": ("yolo_ghost.commands.train_cls", "train or evaluate a classifier (ImageFolder datasets)"),
+    "blocks": ("yolo_ghost.cli.blocks", "list the registered blocks with their YAML signature and paper"),
+    "configs": ("yolo_ghost.cli.configs", "list the shipped model configs"),
+    "train-cls": ("yolo_ghost.cli.train_cls", "train or evaluate a classifier (ImageFolder datasets)"),
 }
 PROG = "yolo-ghost"
 

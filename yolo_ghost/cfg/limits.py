@@ -19,7 +19,7 @@ max_activation     67,108,864   elements of one layer's output in the builder's 
 max_dry_run_macs   1e10         dry-run multiply-accumulates, checked before each conv runs (yolov5x: 4.1e9)
 =================  ===========  ====================================================================================
 
-A bench folder's ``settings.json`` (``yolo_ghost.bench_files``) and a dataset on disk (``yolo_ghost.dataset_scan``)
+A bench folder's ``settings.json`` (``yolo_ghost.bench.files``) and a dataset on disk (``yolo_ghost.data.scan``)
 are input from anywhere too, bounded by:
 
 ==================  ===========  ===================================================================================

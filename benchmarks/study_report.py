@@ -1,0 +1,336 @@
+"""The ShuffleNet V2 variant study's table from a classifier bench, and the published page that compares it with the
+study (``study``).
+
+``format_study_table`` is the table a classifier bench adds to ``bench.md``: top-1 mean ± std over seeds, top-5,
+params, MFLOPs, ONNX Runtime latency, ratios to the baseline and the Welch interval of the top-1 difference.
+``publish_study`` writes ``docs/shufflenet-study.md`` (figures in ``docs/img/``) from a finished bench folder
+(the published one is ``results/shufflenet-study``): the study's published figures
+next to ours (params and MACs at the study's 224x224 and 10 classes, from the profiler; top-1 on the bench's data),
+the study's conclusions judged from the Welch intervals (``judge``), and the bench's figures. Every number is read
+from ``bench.json``, the profiler or ``study``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from study import (
+    CONCLUSIONS,
+    EQUIVALENCE_MARGIN,
+    SOURCE,
+    STUDY,
+    STUDY_IMGSZ,
+    STUDY_NC,
+    Claim,
+    Conclusion,
+)
+
+from yolo_ghost.bench.report import format_interval, format_mean_std, register_report_section
+from yolo_ghost.bench.stats import Difference, welch_interval
+from yolo_ghost.tools.profiler import profile_model
+from yolo_ghost.utils.atomic import atomic_write
+
+REPRODUCED, NOT_REPRODUCED, NOT_SIGNIFICANT, NOT_TESTED = (
+    "reproduced",
+    "not reproduced",
+    "not significant",
+    "not tested",
+)
+STILL_IMPROVING_MARK = "†"
+
+
+def study_cost(cfg: str | Path | dict) -> tuple[int, float]:
+    """Params and MMACs of a config at the study's setting (224x224, 10 classes), as a thop-style counter sees the
+    model: BatchNorm not folded, MACs = FLOPs / 2."""
+    p = profile_model(cfg, imgsz=STUDY_IMGSZ, fuse=False, nc=STUDY_NC)
+    return int(p.params), p.gflops / 2 * 1e3
+
+
+def _name(row: Mapping[str, Any]) -> str:
+    return row["name"] + (f" {STILL_IMPROVING_MARK}" if row.get("still_improving_seeds") else "")
+
+
+def _verdict(d: Mapping[str, Any] | None) -> str:
+    if d is None:
+        return "baseline"
+    if d["low"] is None:
+        return "1 seed: no interval"
+    if not d["significant"]:
+        return "not significant"
+    return "significant gain" if d["diff"] > 0 else "significant loss"
+
+
+def format_study_table(report: Mapping[str, Any]) -> str:
+    """The variant study's table of a classifier bench report (``bench.json``), as a Markdown section."""
+    s, head = report["settings"], report["headline_backend"]
+    cols = [
+        "config", "top-1", "top-5", "params (M)", f"MFLOPs @{s['imgsz']}", f"{head} ms @{s['latency_imgsz']}",
+        "Δ top-1 [95% CI]", "verdict",
+    ]  # fmt: skip
+    lines = [
+        "## The variant study's table",
+        "",
+        "| " + " | ".join(cols) + " |",
+        "|" + "|".join([":---"] + ["---:"] * (len(cols) - 2) + [":---"]) + "|",
+    ]
+    for r in report["rows"]:
+
+        def cell(value: str, key: str, r: Mapping[str, Any] = r) -> str:
+            return value if r["baseline"] is None else f"{value} ({r['ratios'][key]:.2f}x)"
+
+        d = (r["difference"] or {}).get("top1")
+        lines.append(
+            "| " + " | ".join([
+                _name(r), format_mean_std(r, "top1"), format_mean_std(r, "top5"), cell(f"{r['params'] / 1e6:.3f}", "params"),
+                cell(f"{r['gflops'] * 1e3:.2f}", "gflops"),
+                cell(f"{r['latency'][head]['median_ms']:.2f}", f"latency_{head}"), format_interval(d, verdict=False), _verdict(d),
+            ]) + " |"
+        )  # fmt: skip
+    n = len(s.get("seeds") or [s["seed"]])
+    lines += [
+        "",
+        f"Top-1 / top-5: mean ± std over {n} seed{'s' * (n != 1)}; (x) = ratio to the row's baseline "
+        f"({report['baseline']} unless `vs` above names another); MFLOPs = 2 x multiply-accumulates, BN fused, at "
+        f"{s['imgsz']}x{s['imgsz']}; latency = median of the interleaved {head} run; Δ top-1 with Welch's t 95% "
+        f"interval (not significant when it contains 0). {STILL_IMPROVING_MARK} = a run of this config was still "
+        "improving at its last epoch.",
+    ]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# The study's conclusions against our intervals
+
+
+def _holds(claim: Claim, d: Difference) -> bool | None:
+    """True / False when the interval decides the claim, None when it does not (or there is no interval)."""
+    if d.low is None or d.high is None:
+        return None
+    if claim.relation == ">":
+        return True if d.low > 0 else False if d.high < 0 else None
+    if claim.relation == "<":
+        return True if d.high < 0 else False if d.low > 0 else None
+    if claim.relation == "~":
+        return True if d.low >= -EQUIVALENCE_MARGIN else False if d.high < -EQUIVALENCE_MARGIN else None
+    raise ValueError(f"claim {claim}: relation must be '>', '<' or '~'")
+
+
+def judge(conclusion: Conclusion, top1_runs: Mapping[str, Sequence[float]]) -> tuple[str, list[str]]:
+    """The verdict on one conclusion from per-seed top-1 (``{study variant name: [top-1 per seed]}``) and one line per
+    claim with its interval.
+
+    Reproduced when the interval of every claim confirms it, not reproduced when one contradicts it, not significant
+    otherwise (an interval that does not decide); not tested when a variant was not in the bench.
+    """
+    missing = sorted({n for c in conclusion.claims for n in (c.a, c.b) if n not in top1_runs})
+    if missing:
+        return NOT_TESTED, [f"not in this bench: {', '.join(missing)}"]
+    outcomes, lines = [], []
+    for c in conclusion.claims:
+        d = welch_interval(top1_runs[c.a], top1_runs[c.b])
+        ok = _holds(c, d)
+        outcomes.append(ok)
+        what = {">": "more accurate than", "<": "less accurate than"}.get(
+            c.relation, f"at most {EQUIVALENCE_MARGIN:.2f} top-1 below"
+        )
+        ci = "no interval (1 seed)" if d.low is None else f"[{d.low:+.4f}, {d.high:+.4f}]"
+        verdict = {True: "confirmed", False: "contradicted", None: "undecided"}[ok]
+        lines.append(f"{c.a} {what} {c.b}: Δ top-1 {d.diff:+.4f}, 95% CI {ci}: {verdict}")
+    if False in outcomes:
+        return NOT_REPRODUCED, lines
+    return (REPRODUCED if all(outcomes) else NOT_SIGNIFICANT), lines
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# The published page
+
+
+def _variant_rows(report: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """``{study variant name: bench row}`` for the rows whose config is one of the study's."""
+    by_cfg = {Path(r["cfg"]).name: r for r in report["rows"]}
+    return {v.name: by_cfg[v.cfg] for v in STUDY if v.cfg in by_cfg}
+
+
+def study_page(report: Mapping[str, Any], figures: Mapping[str, str]) -> str:
+    """The Markdown of ``docs/shufflenet-study.md`` for a classifier bench report; ``figures`` maps ``curves`` and
+    ``pareto`` to the image paths the page links (relative to it)."""
+    s, m = report["settings"], report["machine"]
+    rows = _variant_rows(report)
+    if "baseline" not in rows:
+        raise ValueError("publish_study: the bench has no shufflenetv2-cls.yaml row, the study's baseline")
+    seeds = s.get("seeds") or [s["seed"]]
+    costs = {v.name: study_cost(v.cfg) for v in STUDY if v.name in rows}
+    base_mac, study_base = costs["baseline"][1], STUDY[0].mflops
+    head = report["headline_backend"]
+    top1_runs = {n: [x["top1"] for x in r["runs"]] for n, r in rows.items()}
+    verdicts = [judge(c, top1_runs) for c in CONCLUSIONS]
+    counts = {v: sum(verdict == v for verdict, _ in verdicts) for v in (REPRODUCED, NOT_REPRODUCED, NOT_SIGNIFICANT)}
+    decided = counts[REPRODUCED] + counts[NOT_REPRODUCED]
+    n_runs = sum(r["n_runs"] for r in rows.values())
+    n_improving = sum(len(r.get("still_improving_seeds") or []) for r in rows.values())
+    outcome = (
+        f"{counts[REPRODUCED]} of its {len(CONCLUSIONS)} conclusions reproduced, {counts[NOT_REPRODUCED]} not "
+        f"reproduced, {counts[NOT_SIGNIFICANT]} not significant"
+    )
+    title = "reproduced" if counts[REPRODUCED] == len(CONCLUSIONS) else "checked" if decided else "not decided"
+    out = [
+        f"# The ShuffleNet V2 variant study: {title} on `{s['data']}`",
+        "",
+        f"The study, {SOURCE}, modified ShuffleNet V2 1.0x in five ways and trained each as a CIFAR-10 classifier. "
+        "This page sets its published table beside ours: the architectures (params and compute at the study's "
+        f"{STUDY_IMGSZ}x{STUDY_IMGSZ}, {STUDY_NC} classes) and the accuracy of each variant trained here on "
+        f"`{s['data']}` with {len(seeds)} seeds, and checks the study's conclusions against our Welch intervals.",
+        "",
+        "**What it shows:** the architectures match the study's table. The accuracy comparison "
+        + (
+            f"reproduces all {len(CONCLUSIONS)} of the study's conclusions"
+            if counts[REPRODUCED] == len(CONCLUSIONS)
+            else f"does not decide the study's conclusions ({outcome})"
+            if not decided
+            else f"decides only part of the study's conclusions ({outcome})"
+        )
+        + (
+            f"; {n_improving} of the {n_runs} runs were still improving at their last epoch, so on this set and "
+            "recipe the comparison reflects training speed as much as capacity, and a set or recipe that converges "
+            "in the time allowed is needed to settle it."
+            if n_improving
+            else f"; all {n_runs} runs reached their plateau."
+        ),
+        "",
+        f"Generated by `python benchmarks/publish_study.py {report.get('run_dir', 'RUN')}` from the bench's "
+        "`bench.json`; nothing on this page is typed by hand. The bench:",
+        "",
+        "```",
+        s["command"],
+        "```",
+        "",
+        f"Recipe: {s['epochs']} epochs at {s['imgsz']} px, batch {s['batch']}, seeds {', '.join(map(str, seeds))}; "
+        f"{report['date']}, {m['cpu_count']} CPUs ({m['cpu']}), torch {m['torch']}, ultralytics {m['ultralytics']}, "
+        f"onnxruntime {m['onnxruntime']}.",
+        "",
+        "## Architectures: params and compute against the study",
+        "",
+        f"Ours counted by `yolo_ghost.tools.profiler` at {STUDY_IMGSZ}x{STUDY_IMGSZ}, {STUDY_NC} classes, BatchNorm not folded "
+        '(as a thop-style counter sees the model), MACs = FLOPs / 2; the study\'s "flops" are such MACs. Absolute '
+        "MACs depend on what a counter includes, so compute is compared as the ratio to each side's baseline.",
+        "",
+        '| variant | config | params (M) | study params (M) | MMACs | study "flops" (M) | MAC ratio | study ratio |',
+        "|:---|:---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for v in STUDY:
+        if v.name not in rows:
+            continue
+        params, mac = costs[v.name]
+        out.append(
+            f"| {v.name} | `{v.cfg}` | {params / 1e6:.3f} | {v.params_m:.3f} | {mac:.1f} | {v.mflops:.2f} | "
+            f"{mac / base_mac:.3f} | {v.mflops / study_base:.3f} |"
+        )
+    out += [
+        "",
+        f"## Accuracy: the study's CIFAR-10 top-1 and ours on `{s['data']}`",
+        "",
+        f"| variant | study top-1 (CIFAR-10) | top-1 (ours) | Δ top-1 vs baseline [95% CI] | top-5 (ours) "
+        f"| MFLOPs @{s['imgsz']} | {head} ms @{s['latency_imgsz']} |",
+        "|:---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for v in STUDY:
+        if v.name not in rows:
+            continue
+        r = rows[v.name]
+        d = (r["difference"] or {}).get("top1")
+        published = f"{v.top1:.3f}"
+        lat = r["latency"][head]["median_ms"]
+        out.append(
+            f"| {v.name}{f' {STILL_IMPROVING_MARK}' if r.get('still_improving_seeds') else ''} | {published} | "
+            f"{format_mean_std(r, 'top1')} | {format_interval(d, verdict=False) or 'baseline'} | "
+            f"{format_mean_std(r, 'top5')} | {r['gflops'] * 1e3:.2f} | {lat:.2f} ({r['ratios'][f'latency_{head}']:.2f}x) |"
+        )
+    improving = [f"{n} (seeds {', '.join(map(str, r['still_improving_seeds']))})" for n, r in rows.items()
+                 if r.get("still_improving_seeds")]  # fmt: skip
+    out += [
+        "",
+        f"Top-1 / top-5: mean ± std over seeds of best.pt on the val split; Δ with Welch's t 95% interval against "
+        f"the baseline; latency: batch 1 at {s['latency_imgsz']}x{s['latency_imgsz']}, BN fused, median of the "
+        f"bench's interleaved rounds, (x) = ratio to the baseline. The study's own figures: "
+        + ", ".join(f"{v.name} {v.top1:.3f}" for v in sorted(STUDY, key=lambda v: -v.top1))
+        + " (CIFAR-10 top-1).",
+        "",
+        (
+            f"{STILL_IMPROVING_MARK} still improving at the last epoch (val top-1 gained more than 5% of its final "
+            f"value over the last quarter of the epochs): {'; '.join(improving)}. For these the comparison reflects "
+            "training speed as much as capacity."
+            if improving
+            else "Every run had reached its plateau (val top-1 gained at most 5% of its final value over the last "
+            "quarter of its epochs)."
+        ),
+        "",
+        "## The study's conclusions, checked",
+        "",
+        "A conclusion is **reproduced** when every claim it makes is confirmed by the 95% Welch interval of the "
+        "top-1 difference, **not reproduced** when an interval contradicts one, **not significant** when an "
+        f'interval does not decide; "almost no accuracy cost" means at most {EQUIVALENCE_MARGIN:.2f} top-1 below. '
+        "Accuracy on our built-in set, not CIFAR-10: the ranking is what can carry over, not the figures.",
+        "",
+    ]
+    for c, (verdict, lines) in zip(CONCLUSIONS, verdicts):
+        out.append(f"- *{c.text}*: **{verdict}**")
+        out += [f"  - {line}" for line in lines]
+    ratios = ", ".join(
+        f"{n} {costs[n][1] / base_mac:.2f} (study {v.mflops / study_base:.2f})"
+        for v in STUDY[1:]
+        if (n := v.name) in rows
+    )
+    out += [
+        "",
+        f"Compute (MAC ratio to the baseline at {STUDY_IMGSZ}x{STUDY_IMGSZ}): {ratios}.",
+        "",
+        "## Figures",
+        "",
+        f"Validation top-1 per epoch, one line per run (dashed: still improving):\n\n![learning curves]({figures['curves']})",
+        "",
+        f"Top-1 against compute and {head} latency (the legend under the panels explains markers and lines):"
+        f"\n\n![Pareto]({figures['pareto']})",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def publish_study(run_dir: str | Path, out: str | Path = "docs/shufflenet-study.md") -> Path:
+    """Write the study page for the finished classifier bench in ``run_dir``, with its ``curves.png`` and
+    ``pareto.png`` copied into ``img/`` beside the page (``img/<page stem>-curves.png``, ``img/<page stem>-pareto.png``);
+    returns the page.
+
+    Raises:
+        FileNotFoundError: no ``bench.json`` in ``run_dir`` (the bench has not finished).
+        ValueError: the bench is not a classifier bench or lacks the study's baseline.
+    """
+    import json
+
+    run_dir, out = Path(run_dir), Path(out)
+    report_path = run_dir / "bench.json"
+    if not report_path.is_file():
+        raise FileNotFoundError(
+            f"{report_path}: no bench report; finish the bench first (python -m yolo_ghost bench --resume {run_dir})"
+        )
+    report = json.loads(report_path.read_text())
+    if report["settings"].get("task") != "classify":
+        raise ValueError(f"{run_dir}: not a classifier bench (task {report['settings'].get('task', 'detect')!r})")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figures = {}
+    for key in ("curves", "pareto"):
+        src = run_dir / f"{key}.png"
+        dst = out.parent / "img" / f"{out.stem}-{key}.png"
+        if src.is_file():
+            dst.parent.mkdir(exist_ok=True)
+            shutil.copyfile(src, dst)
+        figures[key] = f"img/{dst.name}"
+    text = study_page({**report, "run_dir": str(run_dir)}, figures)
+    atomic_write(out, lambda tmp: tmp.write_text(text))
+    return out
+
+
+# A classifier bench run from these scripts (publish_study, study_variants) ends its bench.md with the study's table.
+register_report_section("classify", format_study_table)

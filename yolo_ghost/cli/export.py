@@ -1,0 +1,59 @@
+"""``yolo-ghost export``: a checkpoint or config through the ultralytics exporter (ONNX, TorchScript, OpenVINO,
+NCNN, ...; fixed batch-1 input unless ``--dynamic-batch``), checked against PyTorch in the format's runtime."""
+
+from __future__ import annotations
+
+import argparse
+
+from yolo_ghost.cli import options
+
+EXAMPLES = """examples:
+  yolo-ghost export --weights runs/train/exp/weights/best.pt                 # best.onnx beside it, checked
+  yolo-ghost export --weights best.pt --format openvino                      # best_openvino_model/
+  yolo-ghost export --weights best.pt --format torchscript --img 320
+  yolo-ghost export --cfg yolov5n-ghost.yaml --img 320 --out ghost.onnx      # initial weights, for timing
+
+formats on a CPU: the ultralytics exporter's (onnx, torchscript, openvino, ncnn, ...); each file is run in its
+runtime when installed (onnxruntime, torch.jit, openvino, ncnn) and refused if it differs from PyTorch by more than
+1e-4 relative."""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Flags of the export command."""
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--weights", help="checkpoint to export (runs/train/exp/weights/best.pt)")
+    src.add_argument("--cfg", help="model YAML to export with its initial weights (for timing or graph inspection)")
+    p.add_argument("--format", default="onnx", help="onnx (default), torchscript, openvino, ncnn, ... (see above)")
+    options.add_img(p, help="input size (default: the checkpoint's training size, or 640)")
+    p.add_argument(
+        "--out", default=None, help="file (or folder, for openvino / ncnn) to write (default: beside the checkpoint, "
+        "named by ultralytics, e.g. best.onnx, best_openvino_model/; or <cfg>.onnx here)",
+    )  # fmt: skip
+    p.add_argument("--opset", type=int, default=None, help="ONNX opset (default: the exporter's for this torch)")
+    batch = p.add_mutually_exclusive_group()
+    batch.add_argument(
+        "--dynamic-batch",
+        action="store_true",
+        help="symbolic batch (and, as ultralytics exports it, height and width), for runtimes fed batches; the "
+        "metadata then says so and YOLO('x.onnx') letterboxes photos to their own aspect ratio",
+    )
+    batch.add_argument("--static", action="store_true", help="fixed batch size 1 (the default; kept for scripts)")
+    options.add_trust_checkpoint(p)
+    p.add_argument("--no-check", action="store_true", help="skip the check against PyTorch (1e-4 relative)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Export, check and print where the file went."""
+    from yolo_ghost.tools.export import export
+
+    r = export(
+        weights=args.weights, cfg=args.cfg, out=args.out, imgsz=args.img, format=args.format, opset=args.opset,
+        dynamic=args.dynamic_batch, check=not args.no_check, trust_checkpoint=args.trust_checkpoint,
+    )  # fmt: skip
+    batch = "dynamic batch and size" if r.dynamic else "batch 1"
+    if r.max_rel_err is not None:
+        check = f"max abs error vs PyTorch {r.max_abs_err:.1e}, max relative error {r.max_rel_err:.1e}"
+    else:
+        check = "not checked" if args.no_check else "not checked (no runtime for it here)"
+    print(f"exported {r.path} ({r.format}, {r.imgsz}x{r.imgsz}, {batch}); {check}")
+    return 0

@@ -1,0 +1,1 @@
+"""Classification: the trainer and validator for ImageFolder datasets (``train.py``)."""

@@ -1,0 +1,341 @@
+"""Classifier training and evaluation on the ultralytics classification engine.
+
+``YoloGhostClassificationTrainer`` is the ultralytics ``ClassificationTrainer`` with the model built by yolo-ghost
+(``YoloGhostClassifier``), checkpoints written atomically, CPU settings that train the depthwise blocks faster, and
+datasets resolved here so that nothing is ever downloaded; ``YoloGhostClassificationValidator`` is the ultralytics
+``ClassificationValidator`` that also writes top-1 / top-5 and per-class accuracy to ``metrics.json``. ``train_classifier``
+and ``validate_classifier`` are the library entry points behind ``train_cls.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from copy import copy
+from pathlib import Path
+from typing import Any
+
+import torch
+from ultralytics.models.yolo.classify import ClassificationTrainer, ClassificationValidator
+from ultralytics.utils import LOGGER, RANK
+from ultralytics.utils.torch_utils import unwrap_model
+
+from yolo_ghost.cfg import ConfigError, load_model_cfg, resolve_model_cfg
+from yolo_ghost.data.scan import scan_images
+from yolo_ghost.data.shapes_cls import BUILTIN_NAMES, resolve_builtin_cls_dataset
+from yolo_ghost.engine.curves import summary_warning, training_curve
+from yolo_ghost.engine.hyp import check_hyp
+from yolo_ghost.engine.run_dir import next_run_dir, remove_new_run_on_failure
+from yolo_ghost.engine.trainer import CpuTrainerMixin, clear_errors, find_resumable, prepare_offline
+from yolo_ghost.models.checkpoint import read_checkpoint, trusted
+from yolo_ghost.models.classifier import YoloGhostClassifier
+from yolo_ghost.models.yolo import model_task
+from yolo_ghost.utils.atomic import write_json_atomic
+
+# The main job's defaults (`python train_cls.py --cfg shufflenetv2-k5-cls.yaml` on the built-in `shapes-cls` set).
+DEFAULT_DATA = "shapes-cls"
+DEFAULT_EPOCHS = 30  # 10 left 2 of 3 seeds still improving (11-14% over the last quarter); see the README
+DEFAULT_IMGSZ = 32
+DEFAULT_BATCH = 64
+DEFAULT_WORKERS = 0
+DEFAULT_PROJECT = "runs/train-cls"
+
+# A from-scratch recipe for small images (CIFAR-style): AdamW with a cosine-free linear decay, a short warm-up,
+# random resized crops and flips, no RandAugment and no random erasing (RandAugment's solarize and colour ops change
+# the hue that the built-in classes are defined by, and erasing can remove a 32 px image's whole object).
+CLS_TRAIN_HYP: dict[str, Any] = {
+    "optimizer": "AdamW",
+    "lr0": 0.002,
+    "lrf": 0.05,
+    "weight_decay": 0.0005,
+    "warmup_epochs": 1.0,
+    "auto_augment": None,
+    "erasing": 0.0,
+    "scale": 0.5,
+    "fliplr": 0.5,
+    "cache": "ram",
+}
+# The per-epoch validation columns of a classifier's results.csv, by the names the bench and the summary use.
+CLS_CURVE_COLUMNS = {"top1": "metrics/accuracy_top1", "top5": "metrics/accuracy_top5"}
+
+
+class YoloGhostClassificationValidator(ClassificationValidator):
+    """The ultralytics classification validator; it also writes ``metrics.json`` (top-1, top-5, per-class accuracy).
+
+    ``metrics.json`` goes to the validator's ``save_dir`` when it validates a checkpoint file: on its own, and when the
+    trainer validates ``best.pt`` at the end (not after every epoch).
+    """
+
+    def get_stats(self) -> dict[str, float]:
+        """As ultralytics; when validating a checkpoint file also write ``metrics.json``."""
+        stats = super().get_stats()
+        if not self.training:  # a standalone validation, or the trainer's final one of best.pt
+            top1, target = torch.cat(self.pred)[:, 0].long(), torch.cat(self.targets).long()
+            hits = torch.bincount(target[top1 == target], minlength=self.nc)
+            seen = torch.bincount(target, minlength=self.nc).clamp(min=1)
+            out = {
+                "top1": float(self.metrics.top1),
+                "top5": float(self.metrics.top5),
+                "n_images": len(target),
+                "per_class_top1": {self.names[i]: float(hits[i] / seen[i]) for i in range(self.nc)},
+            }
+            Path(self.save_dir).mkdir(parents=True, exist_ok=True)
+            write_json_atomic(Path(self.save_dir) / "metrics.json", out, indent=1)
+        return stats
+
+
+class YoloGhostClassificationTrainer(CpuTrainerMixin, ClassificationTrainer):
+    """The ultralytics classification trainer for yolo-ghost classifiers (``model`` is the YAML config).
+
+    Differences from ultralytics, each for a reason: the model is a ``YoloGhostClassifier`` built by the yolo-ghost
+    builder, with its own initialisation kept (ultralytics resets every layer to PyTorch's defaults); on CPU PyTorch
+    gets every core and the model and images are channels-last (the depthwise convs of the ShuffleNet blocks train
+    faster in NHWC); ``last.pt`` and ``best.pt`` are written through a temporary file and a rename.
+    """
+
+    def get_model(self, cfg: Any = None, weights: torch.nn.Module | None = None, verbose: bool = True):
+        """Build the yolo-ghost classifier for this dataset's classes, loading ``weights`` (matching layers) if given."""
+        model = YoloGhostClassifier(
+            cfg or self.args.model, nc=self.data["nc"], ch=self.data.get("channels", 3), verbose=verbose and RANK == -1
+        )
+        if weights:
+            model.load(weights)
+        for m in model.modules():
+            if isinstance(m, torch.nn.Dropout) and self.args.dropout:
+                m.p = self.args.dropout
+        return model
+
+    def get_validator(self) -> YoloGhostClassificationValidator:
+        """The validator that also writes ``metrics.json`` for ``best.pt``."""
+        return YoloGhostClassificationValidator(
+            self.test_loader, self.save_dir, args=copy(self.args), _callbacks=self.callbacks
+        )
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Library entry points
+
+
+def resolve_cls_data(data: str | Path) -> Path:
+    """The folder of a classification dataset: the built-in ``shapes-cls`` (generated on first use) or a folder on disk
+    in ImageFolder layout (``train/<class>/*.png`` and ``val/<class>/*.png``; ``valid/``, ``validation/`` or ``test/``
+    also serve as the evaluation split). Nothing is downloaded.
+
+    Raises:
+        ConfigError: the name is neither built in nor an existing folder, or the folder lacks a split or images.
+    """
+    found = resolve_builtin_cls_dataset(data)
+    if found is not None:
+        return found
+    p = Path(data).expanduser()
+    if p.is_file() and p.suffix in (".yaml", ".yml"):
+        raise ConfigError(
+            f"--data {str(data)!r} is a dataset YAML (detection); a classifier trains on a folder in ImageFolder "
+            "layout (DIR/train/<class>/*.png, DIR/val/<class>/*.png) or the built-in 'shapes-cls'"
+        )
+    if not p.is_dir():
+        raise ConfigError(
+            f"--data {str(data)!r}: no such folder; give a folder in ImageFolder layout (DIR/train/<class>/*.png, "
+            f"DIR/val/<class>/*.png) or the built-in name {BUILTIN_NAMES[0]!r} (nothing is downloaded)"
+        )
+    p = p.resolve()
+    evals = [p / s for s in ("val", "valid", "validation", "test") if (p / s).is_dir()]
+    if not evals:
+        raise ConfigError(f"dataset {p}: no val/ (or valid/, validation/, test/) folder beside train/")
+    for split, folder in (("train", p / "train"), *(("val", e) for e in evals)):
+        classes = sorted(c for c in folder.iterdir() if c.is_dir()) if folder.is_dir() else []
+        if not classes:
+            raise ConfigError(f"dataset {p}: {folder.name}/ is missing or has no class folders ({split} split)")
+        # one walk per split (yolo_ghost.data.scan): a symlink loop, a repeated folder, a special or oversize file
+        # is refused here, before ultralytics (torchvision's ImageFolder) follows every link and reads files whole
+        images = scan_images(folder, f"dataset {p}")
+        per_class = {c.name: 0 for c in classes}
+        for f in images:
+            per_class[f.relative_to(folder).parts[0]] = per_class.get(f.relative_to(folder).parts[0], 0) + 1
+        empty = [c for c, n in per_class.items() if n == 0]
+        if empty:
+            raise ConfigError(
+                f"dataset {p}: class folder(s) {', '.join(f'{folder.name}/{c}/' for c in empty)} hold no images; "
+                "every class needs images in every split (remove the folder or add images)"
+            )
+    return p
+
+
+def check_classifier_cfg(cfg: str | Path) -> str:
+    """The model config as the trainer's ``model`` argument, after checking it is a classifier.
+
+    Raises:
+        ConfigError: the config is missing, or it is a detector (its last layer is not a classification head).
+    """
+    resolve_model_cfg(cfg)  # raises ConfigError with suggestions when missing
+    d = load_model_cfg(cfg)
+    if model_task(d) != "classify":
+        last = (d.get("head") or d.get("backbone") or [[None, None, "?"]])[-1][2]
+        raise ConfigError(
+            f"{cfg} is a detector config (its last layer is {last}); train_cls.py trains classifiers, whose YAML ends "
+            "in ClassifyHead (e.g. shufflenetv2-cls.yaml); train a detector with train_det.py"
+        )
+    p = Path(cfg)
+    return str(cfg) if p.parent == Path(".") and not p.is_file() else str(p.absolute())
+
+
+def train_classifier(
+    cfg: str | Path | None,
+    data: str | Path = DEFAULT_DATA,
+    epochs: int = DEFAULT_EPOCHS,
+    imgsz: int = DEFAULT_IMGSZ,
+    batch: int = DEFAULT_BATCH,
+    device: str = "cpu",
+    workers: int = DEFAULT_WORKERS,
+    project: str | Path = DEFAULT_PROJECT,
+    name: str = "exp",
+    exist_ok: bool = False,
+    resume: bool | str | Path = False,
+    seed: int = 0,
+    weights: str | Path | None = None,
+    hyp: dict[str, Any] | None = None,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """Train a yolo-ghost classifier on the ultralytics engine and return the run's summary.
+
+    Args:
+        cfg: classifier YAML (a shipped bare name such as ``shufflenetv2-k5-cls.yaml``, or a path); unused on resume.
+        data: ``shapes-cls`` (the built-in set) or a folder in ImageFolder layout, see ``resolve_cls_data``.
+        epochs, imgsz, batch, device, workers, seed: the run's settings (images are resized to ``imgsz``).
+        project, name, exist_ok: the run folder is ``project/name`` (``name2``, ``name3`` ... unless ``exist_ok``).
+        resume: ``True`` for the newest run under ``project``, or a run folder / ``last.pt``; the run goes on to the
+            epoch count it was started with, in the same folder.
+        weights: a checkpoint whose matching layers initialise the model.
+        hyp: the recipe's hyperparameters in full, replacing ``CLS_TRAIN_HYP`` (the bench passes the ones it recorded
+            when it started, so a resumed bench trains as it began); None: ``CLS_TRAIN_HYP``.
+        overrides: further ultralytics training arguments (``lr0=0.01``, ``plots=False``, ``auto_augment=...``).
+
+    Returns:
+        ``{"top1", "top5", "params", "gflops", "imgsz", "epochs", "save_dir", "best", "last", "cfg", "seconds"}``,
+        top-1 / top-5 of ``best.pt`` on the evaluation split, GFLOPs at ``imgsz`` (BN fused, batch 1).
+
+    Raises:
+        ConfigError: a missing config or a detector config, a missing or malformed dataset, or a missing checkpoint;
+            the message says what to change.
+    """
+    prepare_offline()
+    project = Path(project).absolute()
+    t0 = time.time()
+    if resume:
+        last, save_dir = find_resumable(resume, project, check_data=resolve_cls_data)
+        args: dict[str, Any] = {"resume": str(last), "device": device, "workers": workers, **overrides}
+    else:
+        if cfg is None:
+            raise ConfigError("a model config is required (e.g. shufflenetv2-cls.yaml), or resume=True")
+        model_arg = check_classifier_cfg(cfg)
+        save_dir = next_run_dir(project, name, exist_ok)
+        recipe = CLS_TRAIN_HYP if hyp is None else check_hyp(hyp, "hyp")
+        if weights is not None and not Path(weights).is_file():
+            raise ConfigError(f"--weights {str(weights)!r}: file not found")
+        args = {
+            **recipe,
+            **overrides,
+            "model": model_arg,
+            "data": str(resolve_cls_data(data)),
+            "epochs": epochs,
+            "imgsz": imgsz,
+            "batch": batch,
+            "device": device,
+            "workers": workers,
+            "project": str(project),
+            "name": save_dir.name,
+            "exist_ok": exist_ok,
+            "save_dir": str(save_dir),  # decided here, so that a failed run knows whether it made the folder
+            "seed": seed,
+            "pretrained": str(Path(weights).absolute()) if weights is not None else False,
+        }
+        if str(device).lower() == "cpu":
+            args.setdefault("amp", False)
+    with clear_errors(), remove_new_run_on_failure(save_dir):
+        trainer = YoloGhostClassificationTrainer(overrides=args)
+        trainer.train()
+    return _summary(trainer, time.time() - t0)
+
+
+def _summary(trainer: YoloGhostClassificationTrainer, seconds: float) -> dict[str, Any]:
+    from yolo_ghost.tools.profiler import profile_model
+
+    metrics = trainer.metrics or {}
+    imgsz = int(trainer.args.imgsz)
+    model = unwrap_model(trainer.model)
+    prof = profile_model(model, imgsz=imgsz)
+    out = {
+        "top1": float(metrics.get("metrics/accuracy_top1", 0.0)),
+        "top5": float(metrics.get("metrics/accuracy_top5", 0.0)),
+        "params": int(prof.params),
+        "gflops": float(prof.gflops),
+        "imgsz": imgsz,
+        "epochs": int(trainer.epochs),
+        "save_dir": str(trainer.save_dir),
+        "best": str(trainer.best),
+        "last": str(trainer.last),
+        "cfg": str(model.yaml.get("yaml_file", trainer.args.model)),
+        "seconds": round(seconds, 1),
+    }
+    out.update(training_curve(trainer.save_dir, CLS_CURVE_COLUMNS, "top1"))  # the detector's plateau rule, on top-1
+    return out
+
+
+def validate_classifier(
+    weights: str | Path,
+    data: str | Path = DEFAULT_DATA,
+    imgsz: int | None = None,
+    batch: int = DEFAULT_BATCH,
+    device: str = "cpu",
+    project: str | Path = "runs/val-cls",
+    name: str = "exp",
+    exist_ok: bool = False,
+    trust_checkpoint: bool = False,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """Evaluate a classifier checkpoint on a dataset's evaluation split: top-1, top-5 and per-class accuracy.
+
+    ``imgsz`` defaults to the size the checkpoint was trained at. The results also go to ``metrics.json`` in the run
+    folder (``project/name``, numbered unless ``exist_ok``). The checkpoint is read with the allow-list of
+    ``yolo_ghost.models.checkpoint`` (``trust_checkpoint=True`` runs code from the file).
+
+    Raises:
+        ConfigError: a missing checkpoint or dataset, or a checkpoint of a detector.
+    """
+    prepare_offline()
+    save_dir = next_run_dir(project, name, exist_ok)
+    p = Path(weights)
+    if not p.is_file():
+        raise ConfigError(f"--weights {str(weights)!r}: file not found")
+    ckpt = read_checkpoint(p, trust=trust_checkpoint)
+    model = ckpt.get("ema") or ckpt.get("model")
+    if not isinstance(model, YoloGhostClassifier):
+        raise ConfigError(f"{p}: not a yolo-ghost classifier checkpoint (got {type(model).__name__})")
+    train_args = ckpt.get("train_args") or {}
+    args = {
+        "model": str(p.resolve()),
+        "data": str(resolve_cls_data(data)),
+        "imgsz": imgsz or train_args.get("imgsz", DEFAULT_IMGSZ),
+        "batch": batch,
+        "device": device,
+        "split": "val",
+        "plots": False,
+        **overrides,
+    }
+    with clear_errors(), remove_new_run_on_failure(save_dir), trusted(trust_checkpoint):
+        validator = YoloGhostClassificationValidator(save_dir=save_dir, args=args)
+        validator()
+    LOGGER.info(f"metrics: {save_dir / 'metrics.json'}")
+    return {**json.loads((save_dir / "metrics.json").read_text()), "save_dir": str(save_dir)}
+
+
+def format_summary(s: dict[str, Any]) -> str:
+    """The summary block ``train_cls.py`` prints."""
+    return "\n".join(
+        [
+            f"top-1 {s['top1']:.4f}  top-5 {s['top5']:.4f}  params {s['params']:,}  GFLOPs {s['gflops']:.3f} "
+            f"@{s['imgsz']}  ({s['cfg']}, {s['epochs']} epochs, {s['seconds']:.0f} s)",
+            f"run: {s['save_dir']}  (weights: {s['best']})",
+            *summary_warning(s.get("convergence"), metric="top-1"),
+        ]
+    )

@@ -1,0 +1,1 @@
+"""Helpers every layer may use and that use no other layer: atomic file writes."""
