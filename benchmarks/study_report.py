@@ -28,7 +28,7 @@ from study import (
     Conclusion,
 )
 
-from yolo_ghost.bench.report import format_interval, format_mean_std, register_report_section
+from yolo_ghost.bench.report import format_interval, format_mean_std, register_report_section, write_report
 from yolo_ghost.bench.stats import Difference, welch_interval
 from yolo_ghost.tools.profiler import profile_model
 from yolo_ghost.utils.atomic import atomic_write
@@ -299,7 +299,8 @@ def study_page(report: Mapping[str, Any], figures: Mapping[str, str]) -> str:
 
 
 def publish_study(run_dir: str | Path, out: str | Path = "docs/shufflenet-study.md") -> Path:
-    """Write the study page for the finished classifier bench in ``run_dir``, with its ``curves.png`` and
+    """Rewrite the bench's report in ``run_dir`` with the study's table at the end of its ``bench.md``, and write the
+    study page for that finished classifier bench, with its ``curves.png`` and
     ``pareto.png`` copied into ``img/`` beside the page (``img/<page stem>-curves.png``, ``img/<page stem>-pareto.png``);
     returns the page.
 
@@ -318,6 +319,7 @@ def publish_study(run_dir: str | Path, out: str | Path = "docs/shufflenet-study.
     report = json.loads(report_path.read_text())
     if report["settings"].get("task") != "classify":
         raise ValueError(f"{run_dir}: not a classifier bench (task {report['settings'].get('task', 'detect')!r})")
+    write_report(report, run_dir)  # the bench's files again, bench.md now ending with the study's table (below)
     out.parent.mkdir(parents=True, exist_ok=True)
     figures = {}
     for key in ("curves", "pareto"):
@@ -332,5 +334,5 @@ def publish_study(run_dir: str | Path, out: str | Path = "docs/shufflenet-study.
     return out
 
 
-# A classifier bench run from these scripts (publish_study, study_variants) ends its bench.md with the study's table.
+# A classifier bench report written in a process that imported this module ends its bench.md with the study's table.
 register_report_section("classify", format_study_table)

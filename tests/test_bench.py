@@ -156,7 +156,7 @@ def test_resume_is_per_run(tiny_bench, monkeypatch):
     # a bench recorded before the EMA keys existed trained with YOLOv5's EMA, whatever today's recipe sets
     assert settings["hyp"]["ema_decay"] == train_mod.YOLOV5_TRAIN_HYP["ema_decay"]
     del settings["hyp"]["ema_decay"], settings["hyp"]["ema_tau"]
-    monkeypatch.setattr(train_mod, "recipe_for", lambda data: train_mod.Recipe(1, 64, 2, {"ema_decay": 0.5}))
+    monkeypatch.setattr(train_mod, "recipe_for", lambda data: train_mod.Recipe(1, 64, 2, 0, {"ema_decay": 0.5}))
     (resumed / "settings.json").write_text(json.dumps(settings))
     trained, hyps = [], []
     real = bench_task.DETECT.train

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 import os
@@ -328,8 +329,8 @@ def test_dataset_recipe_sets_the_defaults(name, data, monkeypatch):
             seen.update(overrides, **ema)
             raise _CapturedError
 
-    monkeypatch.setattr(tr, "YoloGhostTrainer", Recorder)
-    monkeypatch.setattr(tr, "resolve_dataset", lambda d: data)  # no dataset is generated or looked up
+    # the detector's task with the trainer recorded and no dataset generated or looked up
+    monkeypatch.setattr(tr, "DETECT", dataclasses.replace(tr.DETECT, trainer=Recorder, check_data=lambda d: str(data)))
     recipe = tr.recipe_for(name)
     with pytest.raises(_CapturedError):
         tr.train("yolov5n-ghost.yaml", data=name)

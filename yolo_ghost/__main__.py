@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 
 from yolo_ghost.cli.options import OneLineParser, fail
@@ -79,8 +78,6 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     """
     from yolo_ghost.cfg import ConfigError
 
-    # ultralytics decides at import time whether it is online (a DNS probe); no command needs the network.
-    os.environ.setdefault("YOLO_OFFLINE", "1")
     args = parse_args(argv, prog)
     try:
         return importlib.import_module(COMMANDS[args.command][0]).run(args)

@@ -17,9 +17,24 @@ import types
 import warnings
 from typing import Any
 
-_BLOCK_FILES = (
-    ["attention", "classify", "csp", "downsample", "elan", "ghost", "heads", "helpers", "mobilenet", "psa", "resnext", "selective_kernel", "shuffle", "spconv", "stock", "xception"]
-)
+_BLOCK_FILES = [
+    "attention",
+    "classify",
+    "csp",
+    "downsample",
+    "elan",
+    "ghost",
+    "heads",
+    "helpers",
+    "mobilenet",
+    "psa",
+    "resnext",
+    "selective_kernel",
+    "shuffle",
+    "spconv",
+    "stock",
+    "xception",
+]
 # old module -> new module
 MOVED: dict[str, str] = {
     "yolo_ghost.atomic": "yolo_ghost.utils.atomic",

@@ -18,9 +18,11 @@ from typing import Any
 from yolo_ghost.cfg import ConfigError, load_model_cfg, resolve_model_cfg
 from yolo_ghost.data.resolve import resolve_data
 from yolo_ghost.engine.classify import train as train_cls
-from yolo_ghost.engine.detect.train import DEFAULT_WORKERS, YOLOV5_TRAIN_HYP, load_hyp, recipe_for, train
+from yolo_ghost.engine.detect import train as train_det
+from yolo_ghost.engine.detect.train import YOLOV5_TRAIN_HYP, load_hyp, train
 from yolo_ghost.engine.detect.val import evaluate
 from yolo_ghost.engine.hyp import check_hyp
+from yolo_ghost.engine.run import TrainTask
 from yolo_ghost.models.yolo import model_task
 
 
@@ -72,12 +74,17 @@ class BenchTask:
         return self.labels.get(key, key)
 
 
-def _detector_recipe(data: str) -> dict[str, Any]:
-    r = recipe_for(data)
-    return {
-        "epochs": r.epochs, "imgsz": r.imgsz, "batch": r.batch, "workers": DEFAULT_WORKERS,
-        "hyp": {**YOLOV5_TRAIN_HYP, **r.hyp},
-    }  # fmt: skip
+def _recipe_of(task: TrainTask) -> Callable[[str], dict[str, Any]]:
+    """The bench's recipe of a dataset: the training task's ``Recipe`` for it, its hyp in full (over the base hyp)."""
+
+    def recipe(data: str) -> dict[str, Any]:
+        r = task.recipe(data)
+        return {
+            "epochs": r.epochs, "imgsz": r.imgsz, "batch": r.batch, "workers": r.workers,
+            "hyp": {**task.base_hyp, **r.hyp},
+        }  # fmt: skip
+
+    return recipe
 
 
 def recorded_hyp(hyp: Mapping[str, Any]) -> dict[str, Any]:
@@ -113,14 +120,6 @@ def _score_detector(ckpt: str, data: str, imgsz: int, save_dir: Path) -> dict[st
     }
 
 
-def _classifier_recipe(data: str) -> dict[str, Any]:
-    # train_cls.py's defaults, whatever the dataset (a folder on disk trains as the built-in set does)
-    return {
-        "epochs": train_cls.DEFAULT_EPOCHS, "imgsz": train_cls.DEFAULT_IMGSZ, "batch": train_cls.DEFAULT_BATCH,
-        "workers": train_cls.DEFAULT_WORKERS, "hyp": dict(train_cls.CLS_TRAIN_HYP),
-    }  # fmt: skip
-
-
 def _score_classifier(ckpt: str, data: str, imgsz: int, save_dir: Path) -> dict[str, float]:
     m = train_cls.validate_classifier(ckpt, data=data, imgsz=imgsz, project=save_dir.parent, name=save_dir.name,
                                       exist_ok=True)  # fmt: skip
@@ -141,7 +140,7 @@ DETECT = BenchTask(
     },
     curve_columns={"map50_95": "metrics/mAP50-95(B)", "map50": "metrics/mAP50(B)"},
     scoring="mAP by pycocotools on the val split",
-    recipe=_detector_recipe,
+    recipe=_recipe_of(train_det.DETECT),
     check_data=resolve_data,
     train=_train_detector,
     score=_score_detector,
@@ -156,7 +155,7 @@ CLASSIFY = BenchTask(
     labels={"top1": "top-1", "top5": "top-5"},
     curve_columns=train_cls.CLS_CURVE_COLUMNS,
     scoring="top-1 / top-5 of best.pt on the val split (ultralytics classification validator)",
-    recipe=_classifier_recipe,
+    recipe=_recipe_of(train_cls.CLASSIFY),
     check_data=train_cls.resolve_cls_data,
     train=train_cls.train_classifier,
     score=_score_classifier,

@@ -20,8 +20,11 @@ from yolo_ghost.cfg.limits import check_file_size, check_tree, safe_load_yaml
 
 __all__ = ["ConfigError", "list_configs", "load_model_cfg", "models_dir", "resolve_data_cfg", "resolve_model_cfg"]
 
-# `yolov5l-ghost.yaml` -> family `yolov5-ghost.yaml` at scale `l` (the ultralytics `scales:` convention).
-_SCALE_RE = re.compile(r"^(.*?yolov?\d+)([nsmlx])((?:[-_.].*)?)$")
+# `yolov5l-ghost.yaml` -> family `yolov5-ghost.yaml` at scale `l` (the ultralytics `scales:` convention): the family
+# stem, the scale letter, the rest of the name.
+_FAMILY, _SCALE, _REST = r"^(.*?yolov?\d+)", r"([nsmlx])", r"((?:[-_.].*)?)$"
+_SCALE_RE = re.compile(_FAMILY + _SCALE + _REST)
+_FAMILY_RE = re.compile(_FAMILY + _REST)
 
 
 def _shipped(folder: str, installed: str) -> Path:
@@ -47,7 +50,7 @@ def list_configs() -> list[str]:
     for p in sorted(models_dir().glob("*.yaml")):
         d = yaml.safe_load(p.read_text())
         scales = d.get("scales") if isinstance(d, dict) else None
-        m = re.match(r"^(.*?yolov?\d+)((?:[-_.].*)?)$", p.stem)
+        m = _FAMILY_RE.match(p.stem)
         if scales and m:
             names += [f"{m.group(1)}{s}{m.group(2)}.yaml" for s in scales]
         else:

@@ -20,11 +20,10 @@ EXAMPLES = """examples:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Flags of the bench command (training flags as in train_det.py)."""
     from yolo_ghost.bench.runner import DEFAULT_PROJECT
-    from yolo_ghost.engine.classify import train as cls
-    from yolo_ghost.engine.detect.train import DATASET_RECIPES, DEFAULT_WORKERS
     from yolo_ghost.tools.latency import CPU_BACKENDS
 
-    shapes = DATASET_RECIPES["shapes"]
+    def recipe(text: str, field: str) -> str:
+        return options.recipe_help(text, field, detect=True, classify=True)
 
     options.add_cfg(
         p, nargs="+",
@@ -36,21 +35,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="detectors: dataset YAML or 'shapes' (built-in, default); classifiers: ImageFolder folder or 'shapes-cls' "
         "(built-in, default)",
     )  # fmt: skip
-    options.add_epochs(
-        p,
-        help=f"epochs per run (default: the dataset's recipe, shapes {shapes.epochs}; classifiers {cls.DEFAULT_EPOCHS})",
-    )
-    options.add_img(
-        p,
-        help=f"train/val size (default: the dataset's recipe, shapes {shapes.imgsz}; classifiers {cls.DEFAULT_IMGSZ})",
-    )
-    options.add_batch_size(
-        p, help=f"batch size (default: the dataset's recipe, shapes {shapes.batch}; classifiers {cls.DEFAULT_BATCH})"
-    )
+    options.add_epochs(p, help=recipe("epochs per run", "epochs"))
+    options.add_img(p, help=recipe("train/val size", "imgsz"))
+    options.add_batch_size(p, help=recipe("batch size", "batch"))
     options.add_device(p)
-    options.add_workers(
-        p, None, help=f"loader workers (default {DEFAULT_WORKERS} for detectors, {cls.DEFAULT_WORKERS} for classifiers)"
-    )
+    options.add_workers(p, None, help=recipe("loader workers", "workers"))
     options.add_seed(p, help="first training seed (default 0)")
     p.add_argument(
         "--seeds", type=int, default=1,

@@ -114,3 +114,21 @@ def add_trust_checkpoint(p: argparse.ArgumentParser) -> None:
         help="load a checkpoint that needs types outside yolo-ghost's allow-list; this RUNS CODE FROM THE FILE, "
         "use it only for a file from someone you trust",
     )
+
+
+def recipe_help(text: str, field: str, *, detect: bool = True, classify: bool = False) -> str:
+    """``text`` and where its default comes from, read from the recipes themselves so that ``--help`` cannot drift
+    from them: ``epochs per run (default: the dataset's recipe; shapes 36, other datasets 100, classifiers 30)``."""
+    parts = []
+    if detect:
+        from yolo_ghost.engine.detect.train import DATASET_RECIPES, YOLOV5_RECIPE
+
+        parts += [
+            f"shapes {getattr(DATASET_RECIPES['shapes'], field)}",
+            f"other datasets {getattr(YOLOV5_RECIPE, field)}",
+        ]
+    if classify:
+        from yolo_ghost.engine.classify.train import CLS_RECIPE
+
+        parts.append(f"classifiers {getattr(CLS_RECIPE, field)}" if detect else str(getattr(CLS_RECIPE, field)))
+    return f"{text} (default: the dataset's recipe; {', '.join(parts)})"

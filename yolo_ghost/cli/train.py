@@ -15,18 +15,16 @@ EXAMPLES = """examples:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The YOLOv5 ``train.py`` flags that apply here."""
-    from yolo_ghost.engine.detect.train import DATASET_RECIPES, DEFAULT_PROJECT, DEFAULT_WORKERS, YOLOV5_RECIPE
+    from yolo_ghost.engine.detect.train import DEFAULT_PROJECT
 
-    shapes = DATASET_RECIPES["shapes"]
-    recipe = "(default: the dataset's recipe; shapes {s}, other datasets {y})"
     options.add_cfg(p)
     options.add_data(p)
     options.add_weights(p, help="checkpoint (.pt) whose matching layers initialise the model")
-    options.add_epochs(p, help="number of epochs " + recipe.format(s=shapes.epochs, y=YOLOV5_RECIPE.epochs))
-    options.add_batch_size(p, help="images per batch " + recipe.format(s=shapes.batch, y=YOLOV5_RECIPE.batch))
-    options.add_img(p, help="train/val image size in pixels " + recipe.format(s=shapes.imgsz, y=YOLOV5_RECIPE.imgsz))
+    options.add_epochs(p, help=options.recipe_help("number of epochs", "epochs"))
+    options.add_batch_size(p, help=options.recipe_help("images per batch", "batch"))
+    options.add_img(p, help=options.recipe_help("train/val image size in pixels", "imgsz"))
     options.add_device(p)
-    options.add_workers(p, DEFAULT_WORKERS)
+    options.add_workers(p, None, help=options.recipe_help("dataloader worker processes", "workers"))
     options.add_run_folder(p, DEFAULT_PROJECT)
     options.add_resume(p)
     p.add_argument(

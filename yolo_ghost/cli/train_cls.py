@@ -19,24 +19,21 @@ EXAMPLES = """examples:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The flags of ``train`` that apply to a classifier, plus ``--val``."""
-    from yolo_ghost.engine.classify.train import (
-        DEFAULT_BATCH,
-        DEFAULT_DATA,
-        DEFAULT_EPOCHS,
-        DEFAULT_IMGSZ,
-        DEFAULT_PROJECT,
-    )
+    from yolo_ghost.engine.classify.train import DEFAULT_DATA, DEFAULT_PROJECT
+
+    def recipe(text: str, field: str) -> str:
+        return options.recipe_help(text, field, detect=False, classify=True)
 
     options.add_cfg(p, help="classifier YAML: a shipped name (shufflenetv2-k5-cls.yaml) or a path")
     options.add_data(
         p, default=DEFAULT_DATA, help=f"'{DEFAULT_DATA}' (built in, default) or a folder DIR/{{train,val}}/<class>/"
     )
     options.add_weights(p, help="checkpoint (.pt) whose matching layers initialise the model")
-    options.add_epochs(p, default=DEFAULT_EPOCHS)
-    options.add_batch_size(p, default=DEFAULT_BATCH)
-    options.add_img(p, help=f"image size (default {DEFAULT_IMGSZ})")
+    options.add_epochs(p, help=recipe("number of epochs", "epochs"))
+    options.add_batch_size(p, help=recipe("images per batch", "batch"))
+    options.add_img(p, help=recipe("image size in pixels", "imgsz"))
     options.add_device(p)
-    options.add_workers(p, 0)
+    options.add_workers(p, None, help=recipe("dataloader worker processes", "workers"))
     options.add_run_folder(p, DEFAULT_PROJECT)
     options.add_resume(p)
     options.add_seed(p)
@@ -47,7 +44,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Train (or evaluate) and print the summary."""
     from yolo_ghost.cfg import ConfigError
-    from yolo_ghost.engine.classify.train import DEFAULT_IMGSZ, format_summary, train_classifier, validate_classifier
+    from yolo_ghost.engine.classify.train import CLS_RECIPE, format_summary, train_classifier, validate_classifier
     from yolo_ghost.models.yolo import build_model
 
     if not (args.cfg or args.resume or args.val):
@@ -56,13 +53,13 @@ def run(args: argparse.Namespace) -> int:
         build_model(args.cfg)
     if args.val:
         m = validate_classifier(
-            args.val, data=args.data, imgsz=args.img, batch=args.batch_size, device=args.device,
+            args.val, data=args.data, imgsz=args.img, batch=args.batch_size or CLS_RECIPE.batch, device=args.device,
             project=args.project, name=args.name, exist_ok=args.exist_ok, trust_checkpoint=args.trust_checkpoint,
         )  # fmt: skip
         print(f"top-1 {m['top1']:.4f}  top-5 {m['top5']:.4f}  ({m['n_images']} images; {m['save_dir']})")
         return 0
     summary = train_classifier(
-        args.cfg, data=args.data, epochs=args.epochs, imgsz=args.img or DEFAULT_IMGSZ, batch=args.batch_size,
+        args.cfg, data=args.data, epochs=args.epochs, imgsz=args.img, batch=args.batch_size,
         device=args.device, workers=args.workers, project=args.project, name=args.name, exist_ok=args.exist_ok,
         resume=args.resume, seed=args.seed, weights=args.weights,
     )  # fmt: skip

@@ -16,7 +16,7 @@ from typing import Any
 
 PLATEAU_TOLERANCE = 0.05  # largest gain over the last quarter, as a fraction of the final mAP, of a converged run
 TAIL_FRACTION = 0.25  # the share of the epochs the gain is measured over
-_MAP_COLUMNS = {"map50_95": "metrics/mAP50-95(B)", "map50": "metrics/mAP50(B)"}
+MAP_COLUMNS = {"map50_95": "metrics/mAP50-95(B)", "map50": "metrics/mAP50(B)"}
 STILL_IMPROVING_WARNING = (
     "still improving at its last epoch (val {metric} gained {gain:.1%} of its final value over the last {tail} "
     "epochs, more than {tol:.0%}): a comparison at this length reflects training speed rather than capacity; "
@@ -24,7 +24,7 @@ STILL_IMPROVING_WARNING = (
 )
 
 
-def read_curve(results_csv: str | Path, columns: Mapping[str, str] = _MAP_COLUMNS) -> dict[str, list[float]]:
+def read_curve(results_csv: str | Path, columns: Mapping[str, str] = MAP_COLUMNS) -> dict[str, list[float]]:
     """Per-epoch ``epoch`` and each key of ``columns`` (by default ``map50_95`` and ``map50``; a classifier's are
     ``top1`` / ``top5``, see ``yolo_ghost.bench.tasks``) from an ultralytics ``results.csv`` (one row per epoch).
 
@@ -93,7 +93,7 @@ def warning_text(conv: Mapping[str, Any], metric: str = "mAP50-95") -> str:
 
 
 def training_curve(
-    save_dir: str | Path, columns: Mapping[str, str] = _MAP_COLUMNS, key: str = "map50_95"
+    save_dir: str | Path, columns: Mapping[str, str] = MAP_COLUMNS, key: str = "map50_95"
 ) -> dict[str, Any]:
     """``{"curve": read_curve(...), "convergence": convergence(curve[key])}`` of a training folder, or ``{}`` when it
     has no ``results.csv`` (validation was switched off)."""

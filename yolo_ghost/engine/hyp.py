@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
+import yaml
+
 from yolo_ghost.cfg import ConfigError
+from yolo_ghost.cfg.errors import one_line
 
 # ultralytics' optimizer names (BaseTrainer.build_optimizer).
 OPTIMIZERS = ("SGD", "Adam", "Adamax", "AdamW", "NAdam", "RAdam", "RMSprop", "auto")
@@ -162,3 +166,24 @@ def check_hyp(hyp: Mapping[str, Any], source: str = "--hyp") -> dict[str, Any]:
             raise ConfigError(f"{source}: {k} {e}") from None
     out.pop("fl_gamma", None)
     return out
+
+
+def read_hyp(hyp: str | Path | Mapping[str, Any] | None) -> dict[str, Any]:
+    """The hyperparameters of ``--hyp``, a YAML file (YOLOv5's ``hyp.scratch-low.yaml`` style) or a mapping, checked
+    by ``check_hyp``; ``{}`` for None.
+
+    Raises:
+        ConfigError: the file is missing or not YAML, or ``check_hyp`` refuses a key or value.
+    """
+    if hyp is None:
+        return {}
+    if isinstance(hyp, Mapping):
+        return check_hyp(hyp, "--hyp")
+    p = Path(hyp)
+    if not p.is_file():
+        raise ConfigError(f"hyperparameter file {str(hyp)!r} not found")
+    try:
+        d = yaml.safe_load(p.read_text())
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{p}: not valid YAML: {one_line(e)}") from None
+    return check_hyp(d, f"--hyp {p}")

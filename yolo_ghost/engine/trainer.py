@@ -30,13 +30,12 @@ from yolo_ghost.utils.atomic import atomic_write
 def prepare_offline() -> None:
     """Make sure training never reaches for the network.
 
-    * ``YOLO_OFFLINE=1`` for every process started from here (the DDP workers re-import ultralytics).
+    * ``YOLO_OFFLINE=1`` is set when yolo_ghost is imported (``yolo_ghost.utils.offline``).
     * Every dataset check of the engine runs with downloads off (``yolo_ghost.data.no_download``).
     * ultralytics' anonymous usage events are switched off in this process.
     * The plotting font: ultralytics looks for ``Arial.ttf`` in its config folder and downloads it when missing; a
       font matplotlib ships (DejaVu Sans) is placed there under those names instead, once.
     """
-    os.environ["YOLO_OFFLINE"] = "1"
     from ultralytics.utils import events
 
     from yolo_ghost.data import no_download

@@ -26,7 +26,7 @@ from ultralytics.nn.modules.conv import Conv
 from yolo_ghost.cfg import ConfigError
 from yolo_ghost.cfg.limits import LimitError, check_limit, current_limits
 from yolo_ghost.nn.blocks.helpers import make_divisible
-from yolo_ghost.nn.registry import DIALECTS, BlockSpec, get_block, is_registered, unknown_block_message
+from yolo_ghost.nn.registry import DEFAULT_DIALECT, DIALECTS, BlockSpec, get_block, is_registered, unknown_block_message
 
 # Activations a YAML may name in `activation:`; anything else is refused rather than evaluated.
 ACTIVATIONS: dict[str, type[nn.Module]] = {
@@ -130,7 +130,7 @@ def yaml_dialect(d: dict[str, Any]) -> str:
     return dialect
 
 
-def resolve_module(i: int, name: Any, dialect: str = "yolov5") -> BlockSpec:
+def resolve_module(i: int, name: Any, dialect: str = DEFAULT_DIALECT) -> BlockSpec:
     """The spec for a YAML module name in a YAML of ``dialect``: a registered block, or ``nn.Name`` (torch.nn)."""
     if not isinstance(name, str):
         raise ConfigError(f"layer {i}: module must be a block name, got {name!r}")
@@ -533,7 +533,7 @@ def build_block(
     n: int = 1,
     nc: int = 80,
     anchors: Any = None,
-    dialect: str = "yolov5",
+    dialect: str = DEFAULT_DIALECT,
 ) -> tuple[nn.Module, int | list[int]]:
     """Build one registered block exactly as a YAML row ``[-1, n, name, args]`` of a ``dialect`` YAML would, and
     return it with its output channel count (the registry's channel rule applied at width 1.0)."""

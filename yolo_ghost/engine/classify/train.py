@@ -10,7 +10,6 @@ and ``validate_classifier`` are the library entry points behind ``train_cls.py``
 from __future__ import annotations
 
 import json
-import time
 from copy import copy
 from pathlib import Path
 from typing import Any
@@ -18,26 +17,22 @@ from typing import Any
 import torch
 from ultralytics.models.yolo.classify import ClassificationTrainer, ClassificationValidator
 from ultralytics.utils import LOGGER, RANK
-from ultralytics.utils.torch_utils import unwrap_model
 
 from yolo_ghost.cfg import ConfigError, load_model_cfg, resolve_model_cfg
 from yolo_ghost.data.scan import scan_images
 from yolo_ghost.data.shapes_cls import BUILTIN_NAMES, resolve_builtin_cls_dataset
-from yolo_ghost.engine.curves import summary_warning, training_curve
-from yolo_ghost.engine.hyp import check_hyp
+from yolo_ghost.engine.curves import summary_warning
+from yolo_ghost.engine.recipe import Recipe
+from yolo_ghost.engine.run import TrainTask, run_training, summarize
 from yolo_ghost.engine.run_dir import next_run_dir, remove_new_run_on_failure
-from yolo_ghost.engine.trainer import CpuTrainerMixin, clear_errors, find_resumable, prepare_offline
+from yolo_ghost.engine.trainer import CpuTrainerMixin, clear_errors, prepare_offline
 from yolo_ghost.models.checkpoint import read_checkpoint, trusted
 from yolo_ghost.models.classifier import YoloGhostClassifier
 from yolo_ghost.models.yolo import model_task
 from yolo_ghost.utils.atomic import write_json_atomic
 
-# The main job's defaults (`python train_cls.py --cfg shufflenetv2-k5-cls.yaml` on the built-in `shapes-cls` set).
+# The main job's dataset (`python train_cls.py --cfg shufflenetv2-k5-cls.yaml` trains on the built-in `shapes-cls`).
 DEFAULT_DATA = "shapes-cls"
-DEFAULT_EPOCHS = 30  # 10 left 2 of 3 seeds still improving (11-14% over the last quarter); see the README
-DEFAULT_IMGSZ = 32
-DEFAULT_BATCH = 64
-DEFAULT_WORKERS = 0
 DEFAULT_PROJECT = "runs/train-cls"
 
 # A from-scratch recipe for small images (CIFAR-style): AdamW with a cosine-free linear decay, a short warm-up,
@@ -55,6 +50,16 @@ CLS_TRAIN_HYP: dict[str, Any] = {
     "fliplr": 0.5,
     "cache": "ram",
 }
+# Every classification dataset trains with it unless told otherwise: 30 epochs (10 left 2 of 3 seeds still improving,
+# 11-14% over the last quarter; docs/notes.md), 32 px, batch 64, no loader workers (the set is cached in RAM).
+CLS_RECIPE = Recipe(epochs=30, imgsz=32, batch=64, workers=0, hyp=CLS_TRAIN_HYP)
+
+
+def cls_recipe_for(data: str | Path) -> Recipe:
+    """The recipe of a classification dataset: ``CLS_RECIPE`` for every one."""
+    return CLS_RECIPE
+
+
 # The per-epoch validation columns of a classifier's results.csv, by the names the bench and the summary use.
 CLS_CURVE_COLUMNS = {"top1": "metrics/accuracy_top1", "top5": "metrics/accuracy_top5"}
 
@@ -179,113 +184,78 @@ def check_classifier_cfg(cfg: str | Path) -> str:
     return str(cfg) if p.parent == Path(".") and not p.is_file() else str(p.absolute())
 
 
+def _check_data(data: str | Path) -> str:
+    return str(resolve_cls_data(data))
+
+
+CLASSIFY = TrainTask(
+    name="classify",
+    trainer=YoloGhostClassificationTrainer,
+    check_cfg=check_classifier_cfg,
+    check_data=_check_data,
+    recipe=cls_recipe_for,
+    metrics={"top1": "metrics/accuracy_top1", "top5": "metrics/accuracy_top5"},
+    curve_columns=CLS_CURVE_COLUMNS,
+    curve_key="top1",  # the detector's plateau rule, on top-1
+)
+
+
 def train_classifier(
     cfg: str | Path | None,
     data: str | Path = DEFAULT_DATA,
-    epochs: int = DEFAULT_EPOCHS,
-    imgsz: int = DEFAULT_IMGSZ,
-    batch: int = DEFAULT_BATCH,
+    epochs: int | None = None,
+    imgsz: int | None = None,
+    batch: int | None = None,
     device: str = "cpu",
-    workers: int = DEFAULT_WORKERS,
+    workers: int | None = None,
     project: str | Path = DEFAULT_PROJECT,
     name: str = "exp",
     exist_ok: bool = False,
     resume: bool | str | Path = False,
     seed: int = 0,
     weights: str | Path | None = None,
-    hyp: dict[str, Any] | None = None,
+    hyp: str | Path | dict[str, Any] | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
-    """Train a yolo-ghost classifier on the ultralytics engine and return the run's summary.
+    """Train a yolo-ghost classifier on the ultralytics engine and return the run's summary
+    (``yolo_ghost.engine.run.run_training`` with the classifier's ``CLASSIFY`` task).
 
     Args:
         cfg: classifier YAML (a shipped bare name such as ``shufflenetv2-k5-cls.yaml``, or a path); unused on resume.
         data: ``shapes-cls`` (the built-in set) or a folder in ImageFolder layout, see ``resolve_cls_data``.
-        epochs, imgsz, batch, device, workers, seed: the run's settings (images are resized to ``imgsz``).
-        project, name, exist_ok: the run folder is ``project/name`` (``name2``, ``name3`` ... unless ``exist_ok``).
+        epochs, imgsz, batch, workers: None takes ``CLS_RECIPE`` (images are resized to ``imgsz``).
+        device, seed: the run's settings.
+        project, name, exist_ok: the run folder is ``project/name`` (``name2``, ``name3`` ... unless ``exist_ok``);
+            ``name`` must stay inside ``project``.
         resume: ``True`` for the newest run under ``project``, or a run folder / ``last.pt``; the run goes on to the
             epoch count it was started with, in the same folder.
         weights: a checkpoint whose matching layers initialise the model.
-        hyp: the recipe's hyperparameters in full, replacing ``CLS_TRAIN_HYP`` (the bench passes the ones it recorded
-            when it started, so a resumed bench trains as it began); None: ``CLS_TRAIN_HYP``.
-        overrides: further ultralytics training arguments (``lr0=0.01``, ``plots=False``, ``auto_augment=...``).
+        hyp: hyperparameters over the recipe's (a YAML file or a mapping, checked by ``yolo_ghost.engine.hyp``); the
+            bench passes the ones it recorded when it started, so a resumed bench trains as it began.
+        overrides: further ultralytics training arguments (``plots=False``, ...).
 
     Returns:
         ``{"top1", "top5", "params", "gflops", "imgsz", "epochs", "save_dir", "best", "last", "cfg", "seconds"}``,
-        top-1 / top-5 of ``best.pt`` on the evaluation split, GFLOPs at ``imgsz`` (BN fused, batch 1).
+        top-1 / top-5 of ``best.pt`` on the evaluation split, GFLOPs at ``imgsz`` (BN fused, batch 1), and the curve
+        and its plateau verdict as the detector's ``train`` returns them.
 
     Raises:
         ConfigError: a missing config or a detector config, a missing or malformed dataset, or a missing checkpoint;
             the message says what to change.
     """
-    prepare_offline()
-    project = Path(project).absolute()
-    t0 = time.time()
-    if resume:
-        last, save_dir = find_resumable(resume, project, check_data=resolve_cls_data)
-        args: dict[str, Any] = {"resume": str(last), "device": device, "workers": workers, **overrides}
-    else:
-        if cfg is None:
-            raise ConfigError("a model config is required (e.g. shufflenetv2-cls.yaml), or resume=True")
-        model_arg = check_classifier_cfg(cfg)
-        save_dir = next_run_dir(project, name, exist_ok)
-        recipe = CLS_TRAIN_HYP if hyp is None else check_hyp(hyp, "hyp")
-        if weights is not None and not Path(weights).is_file():
-            raise ConfigError(f"--weights {str(weights)!r}: file not found")
-        args = {
-            **recipe,
-            **overrides,
-            "model": model_arg,
-            "data": str(resolve_cls_data(data)),
-            "epochs": epochs,
-            "imgsz": imgsz,
-            "batch": batch,
-            "device": device,
-            "workers": workers,
-            "project": str(project),
-            "name": save_dir.name,
-            "exist_ok": exist_ok,
-            "save_dir": str(save_dir),  # decided here, so that a failed run knows whether it made the folder
-            "seed": seed,
-            "pretrained": str(Path(weights).absolute()) if weights is not None else False,
-        }
-        if str(device).lower() == "cpu":
-            args.setdefault("amp", False)
-    with clear_errors(), remove_new_run_on_failure(save_dir):
-        trainer = YoloGhostClassificationTrainer(overrides=args)
-        trainer.train()
-    return _summary(trainer, time.time() - t0)
-
-
-def _summary(trainer: YoloGhostClassificationTrainer, seconds: float) -> dict[str, Any]:
-    from yolo_ghost.tools.profiler import profile_model
-
-    metrics = trainer.metrics or {}
-    imgsz = int(trainer.args.imgsz)
-    model = unwrap_model(trainer.model)
-    prof = profile_model(model, imgsz=imgsz)
-    out = {
-        "top1": float(metrics.get("metrics/accuracy_top1", 0.0)),
-        "top5": float(metrics.get("metrics/accuracy_top5", 0.0)),
-        "params": int(prof.params),
-        "gflops": float(prof.gflops),
-        "imgsz": imgsz,
-        "epochs": int(trainer.epochs),
-        "save_dir": str(trainer.save_dir),
-        "best": str(trainer.best),
-        "last": str(trainer.last),
-        "cfg": str(model.yaml.get("yaml_file", trainer.args.model)),
-        "seconds": round(seconds, 1),
-    }
-    out.update(training_curve(trainer.save_dir, CLS_CURVE_COLUMNS, "top1"))  # the detector's plateau rule, on top-1
-    return out
+    trainer, seconds = run_training(
+        CLASSIFY, cfg, data, epochs=epochs, imgsz=imgsz, batch=batch, device=device, workers=workers,
+        project=project, name=name, exist_ok=exist_ok, resume=resume, hyp=hyp, seed=seed, weights=weights,
+        **overrides,
+    )  # fmt: skip
+    return summarize(CLASSIFY, trainer, seconds)
 
 
 def validate_classifier(
     weights: str | Path,
     data: str | Path = DEFAULT_DATA,
     imgsz: int | None = None,
-    batch: int = DEFAULT_BATCH,
+    batch: int = CLS_RECIPE.batch,
     device: str = "cpu",
     project: str | Path = "runs/val-cls",
     name: str = "exp",
@@ -315,7 +285,7 @@ def validate_classifier(
     args = {
         "model": str(p.resolve()),
         "data": str(resolve_cls_data(data)),
-        "imgsz": imgsz or train_args.get("imgsz", DEFAULT_IMGSZ),
+        "imgsz": imgsz or train_args.get("imgsz", CLS_RECIPE.imgsz),
         "batch": batch,
         "device": device,
         "split": "val",

@@ -10,32 +10,24 @@ the run arguments, in which ``model`` is the model config (a shipped bare name o
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Mapping
 from copy import copy
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 from ultralytics.models.yolo.detect import DetectionTrainer
 from ultralytics.utils import DEFAULT_CFG, LOCAL_RANK, LOGGER, RANK
 from ultralytics.utils.torch_utils import strip_optimizer, torch_distributed_zero_first, unwrap_model
 
-from yolo_ghost.cfg import ConfigError, resolve_model_cfg
-from yolo_ghost.cfg.errors import one_line
+from yolo_ghost.cfg import resolve_model_cfg
 from yolo_ghost.data.resolve import check_splits, resolve_data
-from yolo_ghost.engine.curves import summary_warning, training_curve
+from yolo_ghost.engine.curves import MAP_COLUMNS, summary_warning
 from yolo_ghost.engine.detect.val import CocoDetectionValidator
-from yolo_ghost.engine.hyp import check_hyp
-from yolo_ghost.engine.run_dir import next_run_dir, remove_new_run_on_failure
-from yolo_ghost.engine.trainer import (
-    CpuTrainerMixin,
-    clear_errors,
-    find_resumable,
-    prepare_offline,
-)
+from yolo_ghost.engine.hyp import check_hyp, read_hyp
+from yolo_ghost.engine.recipe import Recipe
+from yolo_ghost.engine.run import TrainTask, run_training, summarize
+from yolo_ghost.engine.trainer import CpuTrainerMixin
 from yolo_ghost.models.yolo import YoloGhostModel, build_model, model_head
 from yolo_ghost.nn.blocks.heads import head_loss_names, head_train_gains
 from yolo_ghost.nn.loss import LOSS_ONLY_KEYS
@@ -80,22 +72,10 @@ YOLOV5_TRAIN_HYP: dict[str, Any] = {
 EMA_KEYS = ("ema_decay", "ema_tau")
 
 
-@dataclass(frozen=True)
-class Recipe:
-    """How a dataset trains when the command leaves it open: epochs, image size, batch, and the ultralytics
-    hyperparameters that differ from ``YOLOV5_TRAIN_HYP`` (an explicit ``--hyp`` or override still wins)."""
-
-    epochs: int
-    imgsz: int
-    batch: int
-    hyp: Mapping[str, Any] = field(default_factory=dict)
-
-
 # YOLOv5's train.py defaults, for any dataset without a calibrated recipe.
-YOLOV5_RECIPE = Recipe(epochs=100, imgsz=640, batch=16)
+YOLOV5_RECIPE = Recipe(epochs=100, imgsz=640, batch=16, workers=DEFAULT_WORKERS)
 # The built-in sets. `shapes` is calibrated so that the main job, yolov5n-ghost with these defaults, ends on its
-# plateau well inside ten minutes on two CPU cores (measured figures and how the recipe was found: README, "The
-# built-in datasets"): AdamW (ultralytics' own choice for short schedules; SGD learnt much slower here), one warm-up
+# plateau well inside ten minutes on two CPU cores (measured figures and how the recipe was found: docs/notes.md): AdamW (ultralytics' own choice for short schedules; SGD learnt much slower here), one warm-up
 # epoch and a cosine schedule; no mosaic (at 36 epochs it cost 0.013 mAP50-95 and converged later); milder scale
 # augmentation (0.3) keeps the smallest objects above a few pixels; and a weight EMA sized to the run's ~2,300
 # updates (decay 0.995, ramp 100 updates) where YOLOv5's is sized to 300 COCO epochs. `shapes-hard` keeps YOLOv5's
@@ -105,6 +85,7 @@ DATASET_RECIPES: dict[str, Recipe] = {
         epochs=36,
         imgsz=160,
         batch=16,
+        workers=DEFAULT_WORKERS,
         hyp={
             "optimizer": "AdamW",
             "lr0": 0.003,
@@ -118,7 +99,7 @@ DATASET_RECIPES: dict[str, Recipe] = {
             "ema_tau": 100.0,
         },
     ),
-    "shapes-hard": Recipe(epochs=100, imgsz=256, batch=16),
+    "shapes-hard": Recipe(epochs=100, imgsz=256, batch=16, workers=DEFAULT_WORKERS),
 }
 
 
@@ -244,26 +225,10 @@ def train_gains(cfg: str | Path | dict[str, Any]) -> dict[str, float]:
 
 
 def load_hyp(hyp: str | Path | dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, float]]:
-    """Split a YOLOv5-style hyperparameter file into ``(ultralytics overrides, YOLOv5 loss-only hyps)``.
-
-    Only the keys ``yolo_ghost.engine.hyp.HYP_KEYS`` declares are accepted, each type- and range-checked (``check_hyp``);
-    keys that only the YOLOv5 loss reads (obj, obj_pw, cls_pw, anchor_t, label_smoothing) go to the loss.
-    """
-    if hyp is None:
-        return {}, {}
-    source = "--hyp"
-    if isinstance(hyp, dict):
-        d = dict(hyp)
-    else:
-        p = Path(hyp)
-        source = f"--hyp {p}"
-        if not p.is_file():
-            raise ConfigError(f"hyperparameter file {str(hyp)!r} not found")
-        try:
-            d = yaml.safe_load(p.read_text())
-        except (yaml.YAMLError, UnicodeDecodeError) as e:
-            raise ConfigError(f"{p}: not valid YAML: {one_line(e)}") from None
-    d = check_hyp(d, source)
+    """A YOLOv5-style hyperparameter file (or mapping), checked by ``yolo_ghost.engine.hyp.read_hyp``, split into
+    ``(trainer arguments, YOLOv5 loss-only hyps)``: the loss-only keys (obj, obj_pw, cls_pw, anchor_t,
+    label_smoothing) have no ultralytics argument and go to the loss."""
+    d = read_hyp(hyp)
     loss = {k: float(d.pop(k)) for k in LOSS_ONLY_KEYS if k in d}
     return d, loss
 
@@ -282,14 +247,43 @@ def _model_arg(cfg: str | Path) -> str:
     return str(p.absolute())
 
 
+def _split_args(args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The EMA and YOLOv5 loss keys out of the ultralytics arguments, as ``YoloGhostTrainer`` keyword arguments."""
+    ema = {k: args.pop(k) for k in EMA_KEYS if k in args}
+    loss_hyp = {k: float(args.pop(k)) for k in LOSS_ONLY_KEYS if k in args}
+    return args, {"ema": ema, "loss_hyp": loss_hyp}
+
+
+def _check_data(data: str | Path) -> str:
+    path = resolve_dataset(data)
+    check_splits(path)
+    return str(path)
+
+
+DETECT = TrainTask(
+    name="detect",
+    trainer=YoloGhostTrainer,
+    check_cfg=_model_arg,
+    check_data=_check_data,
+    recipe=lambda data: recipe_for(data),  # looked up when called, so that a replaced recipe_for is the one used
+    base_hyp=YOLOV5_TRAIN_HYP,
+    model_args=train_gains,
+    split_args=_split_args,
+    metrics={"map50_95": "metrics/mAP50-95(B)", "map50": "metrics/mAP50(B)"},
+    optional_metrics={"coco_map50_95": "metrics/coco_AP50-95(B)", "coco_map50": "metrics/coco_AP50(B)"},
+    curve_columns=MAP_COLUMNS,
+    curve_key="map50_95",
+)
+
+
 def train(
-    cfg: str | Path,
+    cfg: str | Path | None,
     data: str | Path = "shapes",
     epochs: int | None = None,
     imgsz: int | None = None,
     batch: int | None = None,
     device: str = "cpu",
-    workers: int = DEFAULT_WORKERS,
+    workers: int | None = None,
     project: str | Path = DEFAULT_PROJECT,
     name: str = "exp",
     exist_ok: bool = False,
@@ -300,19 +294,21 @@ def train(
     compare: str | Path | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
-    """Train a yolo-ghost model on the ultralytics engine and return the run's summary.
+    """Train a yolo-ghost detector on the ultralytics engine and return the run's summary
+    (``yolo_ghost.engine.run.run_training`` with the detector's ``DETECT`` task).
 
     Args:
-        cfg: model YAML (shipped bare name such as ``yolov5n-ghost.yaml``, or a path).
+        cfg: model YAML (shipped bare name such as ``yolov5n-ghost.yaml``, or a path); unused on resume.
         data: dataset YAML path, ``shapes`` (the built-in synthetic set) or a shipped dataset name.
-        epochs, imgsz, batch: as in YOLOv5's ``train.py``; None takes the dataset's recipe (``recipe_for``: the
-            calibrated one for ``shapes``, YOLOv5's 100 / 640 / 16 for other datasets). ``imgsz`` is rounded up to
-            a multiple of the model's largest stride, with a warning.
-        device, workers, seed: as in YOLOv5's ``train.py``.
-        project, name, exist_ok: the run folder is ``project/name`` (``name2``, ``name3`` ... unless ``exist_ok``).
+        epochs, imgsz, batch, workers: None takes the dataset's recipe (``recipe_for``: the calibrated one for
+            ``shapes``, YOLOv5's 100 / 640 / 16 for other datasets). ``imgsz`` is rounded up to a multiple of the
+            model's largest stride, with a warning.
+        device, seed: as in YOLOv5's ``train.py``.
+        project, name, exist_ok: the run folder is ``project/name`` (``name2``, ``name3`` ... unless ``exist_ok``);
+            ``name`` must stay inside ``project``.
         resume: ``True`` for the newest run under ``project``, or a run folder / ``last.pt``; the run goes on to the
             epoch count it was started with, in the same folder.
-        hyp: YOLOv5-style hyperparameter YAML (or dict), see ``load_hyp``.
+        hyp: YOLOv5-style hyperparameter YAML (or dict), checked by ``yolo_ghost.engine.hyp``.
         weights: a checkpoint whose matching layers initialise the model.
         compare: a second model config; the summary then holds our GFLOPs and params as ratios to it.
         overrides: further ultralytics training arguments (``plots=False``, ``val=False``, ...).
@@ -328,85 +324,23 @@ def train(
         ConfigError: a missing or unknown config, dataset, hyperparameter file or checkpoint, or a dataset that
             cannot be used; the message says what to change.
     """
-    prepare_offline()
-    project = Path(project).absolute()  # a relative project would land in ultralytics' runs_dir
-    t0 = time.time()
-    if resume:
-        last, save_dir = find_resumable(resume, project, check_data=lambda d: check_splits(resolve_dataset(d)))
-        allowed = {"device": device, "workers": workers, **overrides}
-        make = lambda: YoloGhostTrainer(overrides={"resume": str(last), **allowed})  # noqa: E731
-    else:
-        model_arg = _model_arg(cfg)
-        if compare is not None:
-            resolve_model_cfg(compare)
-        save_dir = next_run_dir(project, name, exist_ok)
-        train_hyp, loss_hyp = load_hyp(hyp)
-        data_path = resolve_dataset(data)
-        check_splits(data_path)
-        recipe = recipe_for(data)
-        if weights is not None and not Path(weights).is_file():
-            raise ConfigError(f"--weights {str(weights)!r}: file not found")
-        args: dict[str, Any] = {
-            **YOLOV5_TRAIN_HYP,
-            **recipe.hyp,
-            **train_gains(model_arg),
-            **train_hyp,
-            **overrides,
-            "model": model_arg,
-            "data": str(data_path),
-            "epochs": recipe.epochs if epochs is None else epochs,
-            "imgsz": recipe.imgsz if imgsz is None else imgsz,
-            "batch": recipe.batch if batch is None else batch,
-            "device": device,
-            "workers": workers,
-            "project": str(project),
-            "name": save_dir.name,
-            "exist_ok": exist_ok,
-            "save_dir": str(save_dir),  # decided here, so that a failed run knows whether it made the folder
-            "seed": seed,
-            "pretrained": str(Path(weights).absolute()) if weights is not None else False,
-        }
-        if str(device).lower() == "cpu":
-            args.setdefault("amp", False)
-        ema = {k: args.pop(k) for k in EMA_KEYS}  # no ultralytics argument: the trainer takes them
-        make = lambda: YoloGhostTrainer(overrides=args, loss_hyp=loss_hyp, ema=ema)  # noqa: E731
-    with clear_errors(), remove_new_run_on_failure(save_dir):
-        trainer = make()
-        trainer.train()
-    return _summary(trainer, compare, time.time() - t0)
-
-
-def _summary(trainer: YoloGhostTrainer, compare: str | Path | None, seconds: float) -> dict[str, Any]:
-    metrics = trainer.metrics or {}
-    imgsz = int(trainer.args.imgsz)
-    model = unwrap_model(trainer.model)
-    params, gflops = _cost(model, imgsz)
-    out: dict[str, Any] = {
-        "map50_95": float(metrics.get("metrics/mAP50-95(B)", 0.0)),
-        "map50": float(metrics.get("metrics/mAP50(B)", 0.0)),
-        "params": params,
-        "gflops": gflops,
-        "imgsz": imgsz,
-        "epochs": int(trainer.epochs),
-        "save_dir": str(trainer.save_dir),
-        "best": str(trainer.best),
-        "last": str(trainer.last),
-        "cfg": str(model.yaml.get("yaml_file", trainer.args.model)),
-        "seconds": round(seconds, 1),
-    }
-    out.update(training_curve(trainer.save_dir))  # per-epoch val mAP, absent when validation was switched off
-    if "metrics/coco_AP50-95(B)" in metrics:  # pycocotools on best.pt, when the COCO validator ran it
-        out["coco_map50_95"] = float(metrics["metrics/coco_AP50-95(B)"])
-        out["coco_map50"] = float(metrics["metrics/coco_AP50(B)"])
+    if compare is not None and not resume:
+        resolve_model_cfg(compare)
+    trainer, seconds = run_training(
+        DETECT, cfg, data, epochs=epochs, imgsz=imgsz, batch=batch, device=device, workers=workers, project=project,
+        name=name, exist_ok=exist_ok, resume=resume, hyp=hyp, seed=seed, weights=weights, **overrides,
+    )  # fmt: skip
+    out = summarize(DETECT, trainer, seconds)
     if compare is not None:
+        model = unwrap_model(trainer.model)
         other = build_model(compare, nc=model.yaml["nc"])
-        c_params, c_gflops = _cost(other, imgsz)
+        c_params, c_gflops = _cost(other, out["imgsz"])
         out["compare"] = {
             "cfg": str(compare),
             "params": c_params,
             "gflops": c_gflops,
-            "params_ratio": params / c_params,
-            "gflops_ratio": gflops / c_gflops if c_gflops else float("nan"),
+            "params_ratio": out["params"] / c_params,
+            "gflops_ratio": out["gflops"] / c_gflops if c_gflops else float("nan"),
         }
     return out
 
