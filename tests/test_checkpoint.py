@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from payload import Payload
 from toy_data import make_dataset
 
 import yolo_ghost
@@ -22,16 +23,6 @@ from yolo_ghost.engine.detect.train import train
 from yolo_ghost.models.checkpoint import UnsafeCheckpointError, checkpoint_globals, read_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-class Payload:
-    """Unpickling this creates ``marker``: what a checkpoint from a stranger could do instead."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
 
 
 @pytest.fixture(scope="module")

@@ -3,12 +3,12 @@ and no pickle payload runs, and every refusal is one ``error:`` line with exit s
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
+from payload import Payload
 from toy_data import make_cls_folder, make_dataset
 
 import yolo_ghost
@@ -23,16 +23,6 @@ from yolo_ghost.engine.trainer import prepare_offline
 from yolo_ghost.tools.export import export
 
 FAST = {"epochs": 1, "imgsz": 64, "batch": 4, "workers": 0, "plots": False}
-
-
-class Payload:
-    """Unpickling this writes ``marker``."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
 
 
 @pytest.fixture(scope="module")
