@@ -259,7 +259,7 @@ for _key, _value, _file in (("settings", [], "settings.json"), ("seeds", "0", "s
         named = bool(o.err_lines) and Path(file).name in o.err_lines[-1]
         return o, named and before == after, "names the file, folder unchanged"
 
-    PROBES[f"bench --resume, {_file}: {_key} = {_value!r}"] = _bench
+    PROBES[f"bench --resume, {_file}: {_key} " + ("removed" if _value is None else f"= {_value!r}")] = _bench
 
 
 @probe("ImageFolder with a symlink to /dev/zero")
