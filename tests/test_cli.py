@@ -104,7 +104,8 @@ def _flags(help_text: str) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    ("script", "command"), [("train_det", "train"), ("val_det", "val"), ("train_cls", "train-cls")]
+    ("script", "command"),
+    [("train_det", "train"), ("val_det", "val"), ("train_cls", "train-cls"), ("detect", "predict")],
 )
 def test_root_scripts_are_the_same_commands(script, command, capsys):
     mod = importlib.import_module(script)
@@ -260,3 +261,77 @@ def test_train_help_after_a_regular_install(tmp_path):
         [str(venv / "bin" / "yolo-ghost"), "configs"], capture_output=True, text=True, cwd=elsewhere, env=env
     )
     assert "yolov5n-ghost.yaml" in configs.stdout and site in configs.stdout  # shipped configs inside the wheel
+
+
+def _exit_code(argv: list[str]) -> int:
+    try:
+        return main(argv)
+    except SystemExit as e:  # argparse exits from the parser
+        return int(e.code or 0)
+
+
+def test_an_abbreviated_flag_is_refused_not_guessed(capsys):
+    assert _exit_code(["train", "--cfg", "yolov5n.yaml", "--epoch", "3"]) == 2
+    assert "unrecognized arguments: --epoch 3" in one_error_line(capsys)
+
+
+def test_key_value_arguments_are_refused_with_the_flag_form(capsys):
+    assert _exit_code(["train", "model=x.yaml", "epochs=3", "imgsz=320"]) == 2
+    assert "not key=value arguments: --cfg x.yaml --epochs 3 --img 320" in one_error_line(capsys)
+
+
+def test_an_image_size_off_the_stride_is_rounded_up_with_a_warning(capsys):
+    assert main(["profile", "--cfg", "yolov5n.yaml", "--img-size", "321", "--summary"]) == 0
+    out, err = capsys.readouterr()
+    assert "warning: --img 321 is not a multiple of the largest stride 32; using 352" in err
+    assert "comparison at 352x352" in out
+
+
+def test_version_is_the_packages(capsys):
+    from importlib.metadata import version
+
+    assert _exit_code(["--version"]) == 0
+    assert (
+        capsys.readouterr().out.strip()
+        == f"yolo-ghost {yolo_ghost.__version__}"
+        == f"yolo-ghost {version('yolo-ghost')}"
+    )
+
+
+def test_blocks_describes_one_block_or_refuses_with_the_closest_names(capsys):
+    assert main(["blocks", "GhostBottleneck"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("GhostBottleneck") and "YAML args  [c2, k=3, s=1]" in out and "class " in out
+    assert main(["blocks", "GhostBotleneck"]) == 2
+    assert "did you mean 'GhostBottleneck'" in one_error_line(capsys)
+
+
+def test_config_names_a_path_or_at_most_three_close_names(capsys):
+    assert main(["profile", "--cfg", "./nothere/my.yaml"]) == 2
+    assert one_error_line(capsys) == "error: model config './nothere/my.yaml': file not found"
+    assert main(["profile", "--cfg", "yolov5n-gost.yaml"]) == 2
+    line = one_error_line(capsys)
+    assert "did you mean yolov5n-ghost.yaml" in line and line.count(".yaml") <= 4  # the name given and 3 matches
+
+
+def test_configs_lists_the_stock_configs_it_builds_with_their_origin(capsys):
+    assert main(["configs"]) == 0
+    out = capsys.readouterr().out
+    stock = out.split("# stock ultralytics", 1)[1].splitlines()
+    row = next(line for line in stock if line.startswith("yolov8n.yaml "))
+    assert row.split()[1] == "v8/yolov8.yaml"
+    assert yolo_ghost.build_model("yolov8n.yaml", nc=2)(torch.zeros(1, 3, 64, 64)) is not None
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_every_help_line_is_true_for_its_command(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "see above" not in text
+    if command != "train":
+        assert "DDP" not in text  # only `train` takes several GPUs
+    if command == "bench":
+        assert "last.pt" not in text  # a bench is resumed from its folder
+    if "--device" in text:
+        assert "the first CUDA device if there is one, else the CPU" in text

@@ -79,7 +79,11 @@ def test_cli_table_states_convention_and_ratios(capsys):
     assert f"{ghost.gflops / stock.gflops:.3f}" in text.splitlines()[-2]
 
 
-def test_cli_rejects_bad_size_and_unknown_cfg(capsys):
-    assert main(["profile", "--cfg", "yolov5n.yaml", "--img", "100"]) == 2
+def test_cli_rounds_the_size_and_rejects_an_unknown_cfg(capsys):
+    assert main(["profile", "--cfg", "yolov5n.yaml", "--img", "100", "--summary"]) == 0
+    out, err = capsys.readouterr()
+    assert "using 128" in err and "comparison at 128x128" in out
+    assert main(["profile", "--cfg", "yolov5n.yaml", "--img", "0"]) == 2
+    assert "--img 0: must be a positive number of pixels" in capsys.readouterr().err
     assert main(["profile", "--cfg", "nope.yaml"]) == 2
     assert "not found" in capsys.readouterr().err

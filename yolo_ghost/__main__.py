@@ -1,5 +1,5 @@
-"""``yolo-ghost COMMAND`` (or ``python -m yolo_ghost COMMAND``): train, val, export, bench, profile, blocks, configs,
-train-cls.
+"""``yolo-ghost COMMAND`` (or ``python -m yolo_ghost COMMAND``): train, val, predict, export, bench, profile, blocks,
+configs, train-cls.
 
 Each command lives in ``yolo_ghost.cli.<name>`` with ``add_arguments(parser)``, ``run(args) -> int`` and its
 ``EXAMPLES``; the flags several commands share are defined once in ``yolo_ghost.cli.options``. This file only
@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import warnings
 
+from yolo_ghost import __version__
 from yolo_ghost.cli.options import OneLineParser, fail
 
 COMMANDS = {
     "train": ("yolo_ghost.cli.train", "train a detector on the ultralytics engine (YOLOv5's train.py flags)"),
     "val": ("yolo_ghost.cli.val", "evaluate a detector checkpoint: COCO AP with pycocotools"),
+    "predict": ("yolo_ghost.cli.predict", "detect objects in images, folders, videos or a webcam (YOLOv5's detect.py)"),
     "export": (
         "yolo_ghost.cli.export",
         "export a checkpoint or config (onnx, torchscript, openvino, ...), checked against PyTorch",
@@ -44,6 +48,7 @@ def build_parser(command: str | None = None, prog: str = PROG) -> OneLineParser:
         description=__doc__.split("\n\n")[0].replace("``", ""),
         epilog="run `yolo-ghost COMMAND --help` for a command's flags and examples",
     )
+    parser.add_argument("--version", action="version", version=f"yolo-ghost {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
         if name == command:
@@ -78,9 +83,13 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     """
     from yolo_ghost.cfg import ConfigError
 
+    warnings.formatwarning = lambda message, *_args, **_kw: f"warning: {message}\n"  # one line, like the errors
     args = parse_args(argv, prog)
     try:
         return importlib.import_module(COMMANDS[args.command][0]).run(args)
+    except BrokenPipeError:  # `yolo-ghost blocks | head`: the reader has gone; nothing left to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (ConfigError, FileNotFoundError) as e:  # UnsafeCheckpointError is a ConfigError
         return fail(e, prefix=f"{prog}: " if prog else "")
 

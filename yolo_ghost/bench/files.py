@@ -104,7 +104,8 @@ def check_settings(settings: Any, where: str, available: list[str] | None = None
             f"{where}: weights must list one checkpoint per config ({len(cfgs)}), got {len(s['weights'])}"
         )
     _str(s, "data", where)
-    _str(s, "device", where)
+    if not isinstance(s.get("device"), str):  # '' is a device too: the first CUDA device, else the CPU
+        raise ConfigError(f"{where}: device must be a string ('', 'cpu', '0', ...), got {s.get('device')!r}")
     _int(s, "epochs", where, 1, "max_epochs")
     _int(s, "batch", where, 1, "max_batch")
     _int(s, "workers", where, 0, "max_threads")

@@ -94,7 +94,7 @@ def run_bench(
     imgsz: int | None = None,
     batch: int | None = None,
     weights: Sequence[str] | None = None,
-    device: str = "cpu",
+    device: str = "",
     workers: int | None = None,
     seed: int = 0,
     seeds: int = 1,

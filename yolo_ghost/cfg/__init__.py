@@ -44,21 +44,24 @@ def datasets_dir() -> Path:
     return _shipped("data", "datasets")
 
 
+def config_names(path: Path) -> list[str]:
+    """The names a model YAML answers to as ``--cfg``: its file name, or one name per scale for a family file with
+    ``scales:`` (``yolov5-ghost.yaml`` -> ``yolov5n-ghost.yaml``, ``yolov5s-ghost.yaml``, ...)."""
+    d = yaml.safe_load(path.read_text())
+    scales = d.get("scales") if isinstance(d, dict) else None
+    m = _FAMILY_RE.match(path.stem)
+    if scales and m:
+        return [f"{m.group(1)}{s}{m.group(2)}.yaml" for s in scales]
+    return [path.name]
+
+
 def list_configs() -> list[str]:
     """File names of the shipped model YAMLs, sorted (the families with ``scales:`` expanded per scale)."""
-    names = []
-    for p in sorted(models_dir().glob("*.yaml")):
-        d = yaml.safe_load(p.read_text())
-        scales = d.get("scales") if isinstance(d, dict) else None
-        m = _FAMILY_RE.match(p.stem)
-        if scales and m:
-            names += [f"{m.group(1)}{s}{m.group(2)}.yaml" for s in scales]
-        else:
-            names.append(p.name)
-    return sorted(names)
+    return sorted(n for p in models_dir().glob("*.yaml") for n in config_names(p))
 
 
-def _ultralytics_cfg_dir() -> Path:
+def ultralytics_cfg_dir() -> Path:
+    """The folder of the model YAMLs the installed ultralytics package ships (found by bare name as a last resort)."""
     import ultralytics
 
     return Path(ultralytics.__file__).parent / "cfg" / "models"
@@ -69,7 +72,7 @@ def _find(name: str, folders: list[Path]) -> Path | None:
         p = folder / name
         if p.is_file():
             return p
-    for p in sorted(_ultralytics_cfg_dir().rglob(name)):  # the ultralytics package's own YAMLs, as a last resort
+    for p in sorted(ultralytics_cfg_dir().rglob(name)):  # the ultralytics package's own YAMLs, as a last resort
         return p
     return None
 
@@ -90,12 +93,13 @@ def resolve_model_cfg(cfg: str | Path) -> tuple[Path, str]:
     if path is None and m:
         family = given.with_name(f"{m.group(1)}{m.group(3)}{given.suffix}")
         path = family if family.is_file() else _find(family.name, folders) if given.parent == Path(".") else None
+    if path is None and given.parent != Path("."):  # a path: no shipped name can be meant
+        raise ConfigError(f"model config {str(cfg)!r}: file not found")
     if path is None:
-        shipped = list_configs()
-        close = difflib.get_close_matches(given.name, shipped, n=3, cutoff=0.6)
-        hint = f"did you mean {' or '.join(close)}? " if close else ""
+        close = difflib.get_close_matches(given.name, list_configs(), n=3, cutoff=0.6)
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
         raise ConfigError(
-            f"model config {str(cfg)!r} not found (as a path or a shipped name); {hint}shipped: {', '.join(shipped)}"
+            f"model config {str(cfg)!r} not found (as a file or a shipped name){hint} (`yolo-ghost configs` lists them)"
         )
     return path, scale
 
@@ -126,6 +130,9 @@ def resolve_data_cfg(data: str | Path) -> Path:
         q = datasets_dir() / name
         if q.is_file():
             return q
-    raise ConfigError(
-        f"dataset config {str(data)!r} not found; shipped: {', '.join(sorted(x.name for x in datasets_dir().glob('*.yaml')))}"
-    )
+    if p.parent != Path("."):
+        raise ConfigError(f"dataset config {str(data)!r}: file not found")
+    shipped = sorted(x.name for x in datasets_dir().glob("*.yaml"))
+    close = difflib.get_close_matches(p.name if p.suffix else f"{p.name}.yaml", shipped, n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    raise ConfigError(f"dataset config {str(data)!r} not found (as a file or a shipped name){hint}")

@@ -23,7 +23,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--weights", help="checkpoint to export (runs/train/exp/weights/best.pt)")
     src.add_argument("--cfg", help="model YAML to export with its initial weights (for timing or graph inspection)")
-    p.add_argument("--format", default="onnx", help="onnx (default), torchscript, openvino, ncnn, ... (see above)")
+    p.add_argument(
+        "--format",
+        default="onnx",
+        help="onnx (default), torchscript, openvino, ncnn, ... (the formats are listed below)",
+    )
     options.add_img(p, help="input size (default: the checkpoint's training size, or 640)")
     p.add_argument(
         "--out", default=None, help="file (or folder, for openvino / ncnn) to write (default: beside the checkpoint, "

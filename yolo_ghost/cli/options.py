@@ -7,6 +7,7 @@ Help texts name the default only where it is a constant; commands whose default 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from typing import Any, NoReturn
 
@@ -18,11 +19,25 @@ class OneLineParser(argparse.ArgumentParser):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        kwargs.setdefault("allow_abbrev", False)  # `--epoch 3` is a typo, not `--epochs 3`
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
-        fail(f"{message} (see {self.prog} --help)", prefix=getattr(self, "error_prefix", ""))
+        fail(f"{message}{key_value_hint(message)} (see {self.prog} --help)", prefix=getattr(self, "error_prefix", ""))
         sys.exit(2)
+
+
+# ultralytics' `key=value` argument names whose flag here has another name.
+FLAG_FOR_KEY = {"model": "--cfg", "batch": "--batch-size", "imgsz": "--img", "conf": "--conf", "iou": "--iou"}
+
+
+def key_value_hint(message: str) -> str:
+    """For an error caused by ultralytics-style ``key=value`` arguments, the flag form to use instead."""
+    pairs = re.findall(r"(?<![-\w])([A-Za-z_]\w*)=(\S+?)'?(?=\s|$|,|')", message)
+    if not pairs:
+        return ""
+    flags = " ".join(f"{FLAG_FOR_KEY.get(k, '--' + k.replace('_', '-'))} {v}" for k, v in pairs)
+    return f"; yolo-ghost takes flags, not key=value arguments: {flags}"
 
 
 def fail(message: str | BaseException, prefix: str = "") -> int:
@@ -56,11 +71,24 @@ def add_epochs(p: argparse.ArgumentParser, default: int | None = None, help: str
 
 
 def add_img(p: argparse.ArgumentParser, default: int | None = None, help: str = "") -> None:
-    """``--img`` (alias ``--imgsz``): the square input size in pixels."""
+    """``--img`` (aliases ``--imgsz``, ``--img-size``): the square input size in pixels."""
     p.add_argument(
-        "--img", "--imgsz", dest="img", type=int, default=default,
+        "--img", "--imgsz", "--img-size", dest="img", type=int, default=default,
         help=help or f"square image size in pixels (default {default})",
     )  # fmt: skip
+
+
+def round_to_stride(img: int, stride: int = 32, flag: str = "--img") -> int:
+    """``img`` rounded up to a multiple of ``stride`` (the models' largest), with a one-line warning on stderr when it
+    changes, as YOLOv5's ``check_img_size`` does; a size below one stride is refused."""
+    from yolo_ghost.cfg import ConfigError
+
+    if img < 1:
+        raise ConfigError(f"{flag} {img}: must be a positive number of pixels")
+    new = -(-img // stride) * stride
+    if new != img:
+        print(f"warning: {flag} {img} is not a multiple of the largest stride {stride}; using {new}", file=sys.stderr)
+    return new
 
 
 def add_batch_size(p: argparse.ArgumentParser, default: int | None = None, help: str = "") -> None:
@@ -70,9 +98,14 @@ def add_batch_size(p: argparse.ArgumentParser, default: int | None = None, help:
     )  # fmt: skip
 
 
-def add_device(p: argparse.ArgumentParser) -> None:
-    """``--device``."""
-    p.add_argument("--device", default="cpu", help="'cpu' (default), a CUDA index '0', or several '0,1' (DDP)")
+def add_device(p: argparse.ArgumentParser, several: bool = False) -> None:
+    """``--device``: as YOLOv5 chooses it, the first CUDA device when there is one, else the CPU; ``several`` for
+    the commands that take several GPUs (DDP training)."""
+    more = ", or several '0,1' (DDP)" if several else ""
+    p.add_argument(
+        "--device", default="", help=f"'' (default): the first CUDA device if there is one, else the CPU; 'cpu', "
+        f"a CUDA index '0'{more}"
+    )  # fmt: skip
 
 
 def add_workers(p: argparse.ArgumentParser, default: int | None, help: str = "") -> None:
@@ -102,7 +135,8 @@ def add_resume(p: argparse.ArgumentParser, what: str = "run") -> None:
     """``--resume [FOLDER]``: the newest interrupted run under --project, or the given one."""
     p.add_argument(
         "--resume", nargs="?", const=True, default=False,
-        help=f"continue an interrupted {what}: the newest under --project, or a given {what} folder / last.pt",
+        help=f"continue an interrupted {what}: the newest under --project, or a given {what} folder"
+        + (" or its weights/last.pt" if what == "run" else ""),
     )  # fmt: skip
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from yolo_ghost.cfg import ConfigError
+from yolo_ghost.cli import options
 
 EXAMPLES = """examples:
   yolo-ghost profile --cfg yolov5l-ghost.yaml --compare yolov5l.yaml         # per-layer tables and the ratios
@@ -18,7 +19,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--cfg", nargs="+", required=True, help="model YAML(s): a path or a shipped name (yolov5l-ghost.yaml)"
     )
     p.add_argument("--compare", nargs="*", default=[], help="baseline config(s); ratios are given to the first one")
-    p.add_argument("--img", type=int, default=640, help="square input size in pixels (default 640)")
+    options.add_img(p, default=640, help="square input size in pixels, rounded up to a multiple of 32 (default 640)")
     p.add_argument("--nc", type=int, default=None, help="number of classes (default: the YAML's nc)")
     p.add_argument("--no-fuse", action="store_true", help="count with BatchNorm unfused (default: fused, as published)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
@@ -30,8 +31,7 @@ def run(args: argparse.Namespace) -> int:
     """Profile every config and print the tables (or JSON)."""
     from yolo_ghost.tools.profiler import format_comparison, format_layers, format_markdown, profile_model, to_json
 
-    if args.img < 32 or args.img % 32:
-        raise ConfigError(f"--img must be a positive multiple of 32 (the models' largest stride), got {args.img}")
+    args.img = options.round_to_stride(args.img)
     try:
         profiles = [profile_model(c, args.img, fuse=not args.no_fuse, nc=args.nc) for c in args.cfg + args.compare]
     except KeyError as e:

@@ -23,7 +23,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     options.add_epochs(p, help=options.recipe_help("number of epochs", "epochs"))
     options.add_batch_size(p, help=options.recipe_help("images per batch", "batch"))
     options.add_img(p, help=options.recipe_help("train/val image size in pixels", "imgsz"))
-    options.add_device(p)
+    options.add_device(p, several=True)
     options.add_workers(p, None, help=options.recipe_help("dataloader worker processes", "workers"))
     options.add_run_folder(p, DEFAULT_PROJECT)
     options.add_resume(p)

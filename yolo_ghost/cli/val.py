@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     coco = metrics["pycocotools"]
     print(
         f"COCO AP50-95 {coco['AP50-95']:.4f}  AP50 {coco['AP50']:.4f}  "
-        f"(ultralytics mAP50-95 {metrics['ultralytics']['mAP50-95']:.4f})\n"
+        f"(ultralytics mAP50-95 {metrics['ultralytics']['mAP50-95']:.4f}; on {metrics['settings']['device']})\n"
         f"Results saved to {metrics['save_dir']} (metrics.json, predictions.json)"
     )
     return 0

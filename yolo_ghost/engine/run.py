@@ -71,7 +71,7 @@ def run_training(
     epochs: int | None = None,
     imgsz: int | None = None,
     batch: int | None = None,
-    device: str = "cpu",
+    device: str = "",
     workers: int | None = None,
     project: str | Path = "runs/train",
     name: str = "exp",
@@ -163,6 +163,7 @@ def summarize(task: TrainTask, trainer: Any, seconds: float) -> dict[str, Any]:
             "last": str(trainer.last),
             "cfg": str(model.yaml.get("yaml_file", trainer.args.model)),
             "seconds": round(seconds, 1),
+            "device": str(trainer.device),
         }
     )
     out.update(training_curve(trainer.save_dir, task.curve_columns, task.curve_key))

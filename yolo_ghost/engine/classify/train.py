@@ -206,7 +206,7 @@ def train_classifier(
     epochs: int | None = None,
     imgsz: int | None = None,
     batch: int | None = None,
-    device: str = "cpu",
+    device: str = "",
     workers: int | None = None,
     project: str | Path = DEFAULT_PROJECT,
     name: str = "exp",
@@ -256,7 +256,7 @@ def validate_classifier(
     data: str | Path = DEFAULT_DATA,
     imgsz: int | None = None,
     batch: int = CLS_RECIPE.batch,
-    device: str = "cpu",
+    device: str = "",
     project: str | Path = "runs/val-cls",
     name: str = "exp",
     exist_ok: bool = False,
@@ -304,7 +304,7 @@ def format_summary(s: dict[str, Any]) -> str:
     return "\n".join(
         [
             f"top-1 {s['top1']:.4f}  top-5 {s['top5']:.4f}  params {s['params']:,}  GFLOPs {s['gflops']:.3f} "
-            f"@{s['imgsz']}  ({s['cfg']}, {s['epochs']} epochs, {s['seconds']:.0f} s)",
+            f"@{s['imgsz']}  ({s['cfg']}, {s['epochs']} epochs, {s['seconds']:.0f} s on {s.get('device', 'cpu')})",
             f"run: {s['save_dir']}  (weights: {s['best']})",
             *summary_warning(s.get("convergence"), metric="top-1"),
         ]

@@ -9,6 +9,7 @@ the run arguments, in which ``model`` is the model config (a shipped bare name o
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping
 from copy import copy
@@ -192,11 +193,19 @@ class YoloGhostTrainer(CpuTrainerMixin, DetectionTrainer):
         with torch_distributed_zero_first(LOCAL_RANK):
             if RANK in {-1, 0}:
                 ckpt: dict[str, Any] = {}
-                if self.last.exists():
-                    atomic_write(self.last, lambda t: ckpt.update(strip_optimizer(self.last, s=str(t))))
-                if best:
-                    updates = {"train_results": ckpt.get("train_results")}
-                    atomic_write(best, lambda t: strip_optimizer(best, s=str(t), updates=updates))
+                level = LOGGER.level
+                LOGGER.setLevel(logging.WARNING)  # strip_optimizer's own line names the temporary file
+                try:
+                    if self.last.exists():
+                        atomic_write(self.last, lambda t: ckpt.update(strip_optimizer(self.last, s=str(t))))
+                    if best:
+                        updates = {"train_results": ckpt.get("train_results")}
+                        atomic_write(best, lambda t: strip_optimizer(best, s=str(t), updates=updates))
+                finally:
+                    LOGGER.setLevel(level)
+                LOGGER.info(
+                    f"Optimizer stripped from {', '.join(p.name for p in (self.last, best) if p and p.exists())}"
+                )
         if best:
             LOGGER.info(f"\nValidating {best}...")
             self.validator.args.plots = self.args.plots
@@ -282,7 +291,7 @@ def train(
     epochs: int | None = None,
     imgsz: int | None = None,
     batch: int | None = None,
-    device: str = "cpu",
+    device: str = "",
     workers: int | None = None,
     project: str | Path = DEFAULT_PROJECT,
     name: str = "exp",
@@ -355,13 +364,19 @@ def _cost(model: torch.nn.Module, imgsz: int) -> tuple[int, float]:
 
 def format_summary(s: dict[str, Any]) -> str:
     """The summary block ``train_det.py`` prints."""
-    lines = [
-        f"mAP50-95 {s['map50_95']:.4f}  mAP50 {s['map50']:.4f}  "
-        f"params {s['params']:,}  GFLOPs {s['gflops']:.2f} @{s['imgsz']}  ({s['cfg']}, {s['seconds']:.0f} s)",
+    ours = f"mAP50-95 {s['map50_95']:.4f}  mAP50 {s['map50']:.4f}"
+    if "coco_map50_95" in s:  # the headline: pycocotools on best.pt, as the benchmark scores
+        lines = [
+            f"result: pycocotools mAP50-95 {s['coco_map50_95']:.4f}  mAP50 {s['coco_map50']:.4f} (best.pt, val split)",
+            f"        ultralytics {ours} (its own interpolation of the same detections)",
+        ]
+    else:
+        lines = [f"result: ultralytics {ours} (best.pt, val split; pycocotools did not run)"]
+    lines += [
+        f"params {s['params']:,}  GFLOPs {s['gflops']:.2f} @{s['imgsz']}  ({s['cfg']}, {s['seconds']:.0f} s on "
+        f"{s.get('device', 'cpu')})",
         f"run: {s['save_dir']}  (weights: {s['best']})",
     ]
-    if "coco_map50_95" in s:
-        lines.insert(1, f"pycocotools: AP50-95 {s['coco_map50_95']:.4f}  AP50 {s['coco_map50']:.4f}")
     lines += summary_warning(s.get("convergence"))
     if "compare" in s:
         c = s["compare"]

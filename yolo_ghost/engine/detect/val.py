@@ -273,6 +273,7 @@ class CocoDetectionValidator(DetectionValidator):
                 "imgsz": self.args.imgsz,
                 "split": self.args.split,
                 "single_cls": self.args.single_cls,
+                "device": str(self.device),
             },
         }
         write_json_atomic(save_dir / "metrics.json", metrics)
@@ -288,7 +289,7 @@ def evaluate(
     data: str | Path,
     imgsz: int | None = None,
     batch: int = 16,
-    device: str = "cpu",
+    device: str = "",
     conf: float = DEFAULT_CONF,
     iou: float = DEFAULT_IOU,
     max_det: int = DEFAULT_MAX_DET,
