@@ -336,6 +336,7 @@ def test_evaluate_writes_predictions_and_metrics_consistent_with_pycocotools(dat
         "imgsz": 64,
         "split": "val",
         "single_cls": False,
+        "device": "cuda:0" if torch.cuda.is_available() else "cpu",  # what '' chose
     }
     u = written["ultralytics"]
     assert set(u) == {"mAP50-95", "mAP50", "precision", "recall"} and all(0 <= v <= 1 for v in u.values())
