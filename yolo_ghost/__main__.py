@@ -81,9 +81,18 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     ``prog`` is set by the root scripts (``train_det.py`` ...): ``argv`` is then that one command's flags, and
     ``--help`` and errors name the script.
     """
+
+    formatwarning = warnings.formatwarning
+    warnings.formatwarning = lambda message, *_args, **_kw: f"warning: {message}\n"  # one line, like the errors
+    try:
+        return _run(argv, prog)
+    finally:
+        warnings.formatwarning = formatwarning
+
+
+def _run(argv: list[str] | None, prog: str | None) -> int:
     from yolo_ghost.cfg import ConfigError
 
-    warnings.formatwarning = lambda message, *_args, **_kw: f"warning: {message}\n"  # one line, like the errors
     args = parse_args(argv, prog)
     try:
         return importlib.import_module(COMMANDS[args.command][0]).run(args)
