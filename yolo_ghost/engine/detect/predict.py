@@ -147,8 +147,9 @@ def predict(
     coco: list[dict[str, Any]] = []
     with clear_errors(), remove_new_run_on_failure(save_dir), trusted(trust_checkpoint):
         model = YOLO(str(path), task="detect")
+        size = {"imgsz": imgsz or trained_at} if imgsz or trained_at else {}  # an export's metadata has its own
         results = model.predict(
-            source=src, imgsz=imgsz or trained_at or 640, conf=conf, iou=iou, max_det=max_det,
+            source=src, **size, conf=conf, iou=iou, max_det=max_det,
             classes=list(classes) if classes else None, device=device, save=save, save_txt=save_txt,
             project=str(save_dir.parent), name=save_dir.name, exist_ok=True, stream=True, verbose=False,
         )  # fmt: skip
@@ -165,7 +166,10 @@ def predict(
                 line = (
                     f"{Path(r.path).name}: {r.orig_shape[1]}x{r.orig_shape[0]} {found}, {sum(r.speed.values()):.1f} ms"
                 )
-                bar.write(line) if n_files and n_files > 1 else print(line)
+                if n_files and n_files > 1:
+                    bar.write(line)  # above the progress bar
+                else:
+                    print(line)
         dev = str(model.predictor.device) if model.predictor is not None else str(device)
     n = max(totals["images"], 1)
     out: dict[str, Any] = {
