@@ -1,8 +1,10 @@
-"""Publish a bench run into docs/benchmark.md (the section between its ``<!-- generated: bench results -->`` and
-``<!-- end generated -->`` markers; the method text around it is kept) with docs/img/benchmark-pareto.png and
-docs/img/benchmark-curves.png copied from the run.
+"""Publish a bench run into docs/benchmark.md (the section between its ``<!-- generated: SECTION -->`` and
+``<!-- end generated -->`` markers; the text around it is kept) with the run's pareto.png and curves.png copied to
+docs/img/<figures>-pareto.png and docs/img/<figures>-curves.png.
 
-python benchmarks/publish_bench.py results/bench-v2
+python benchmarks/publish_bench.py results/bench-v2                     # the main results ("bench results")
+python benchmarks/publish_bench.py results/ghost-nano --section "ghost at nano width" --figures ghost-nano \
+    --title "Ghost at nano width"                                        # a section of its own, added when missing
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from yolo_ghost.bench.tasks import recorded_hyp
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 PAGE = DOCS / "benchmark.md"
-BEGIN, END = "<!-- generated: bench results -->", "<!-- end generated -->"
+END = "<!-- end generated -->"
 
 
 def recipe_line(settings: dict) -> str:
@@ -34,20 +36,26 @@ def main(argv: list[str] | None = None) -> Path:
     """Write the results section of docs/benchmark.md from the run's bench.json / bench.md and copy its figures."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run", type=Path, help="a finished bench folder (holding bench.json, bench.md, pareto.png)")
+    p.add_argument("--section", default="bench results", help="the generated section to fill (default: bench results)")
+    p.add_argument("--figures", default="benchmark", help="file name prefix of the copied figures (default: benchmark)")
+    p.add_argument("--title", default=None, help="heading of the section when the page does not have it yet")
     a = p.parse_args(argv)
+    begin = f"<!-- generated: {a.section} -->"
+    pareto, curves_png = f"{a.figures}-pareto.png", f"{a.figures}-curves.png"
     report = json.loads((a.run / "bench.json").read_text())
     table = (a.run / "bench.md").read_text()
     s, m = report["settings"], report["machine"]
     img = DOCS / "img"
     img.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(a.run / "pareto.png", img / "benchmark-pareto.png")
+    shutil.copyfile(a.run / "pareto.png", img / pareto)
     curves = (a.run / "curves.png").is_file()
     if curves:
-        shutil.copyfile(a.run / "curves.png", img / "benchmark-curves.png")
+        shutil.copyfile(a.run / "curves.png", img / curves_png)
     try:
         folder = a.run.resolve().relative_to(DOCS.parent).as_posix()
     except ValueError:
         folder = str(a.run)
+    extra = "" if a.section == "bench results" else f' --section "{a.section}" --figures {a.figures}'
     trained = [r for r in report["rows"] if r.get("train_seconds")]
     timing = (
         [
@@ -62,7 +70,7 @@ def main(argv: list[str] | None = None) -> Path:
     text = "\n".join(
         [
             "Everything in this section was written by `python -m yolo_ghost bench` (then "
-            f"`python benchmarks/publish_bench.py {folder}`) on {report['date']}. The bench folder, `{folder}`, "
+            f"`python benchmarks/publish_bench.py {folder}{extra}`) on {report['date']}. The bench folder, `{folder}`, "
             f"holds its settings, per-run results and reports; `yolo-ghost bench --resume {folder}` finds every run "
             "done and only re-times the models. The command as recorded (its `--project` and `--name` name where "
             "the bench was first written):",
@@ -81,17 +89,19 @@ def main(argv: list[str] | None = None) -> Path:
             table.rstrip(),
             "",
             *timing,
-            "![mAP50-95 against GFLOPs and against CPU latency](img/benchmark-pareto.png)",
+            f"![mAP50-95 against GFLOPs and against CPU latency](img/{pareto})",
             "",
-            *(["![val mAP50-95 per epoch, one line per run](img/benchmark-curves.png)", ""] if curves else []),
+            *([f"![val mAP50-95 per epoch, one line per run](img/{curves_png})", ""] if curves else []),
         ]
     )
-    page = PAGE.read_text() if PAGE.is_file() else f"# Benchmark\n\n{BEGIN}\n{END}\n"
-    if BEGIN not in page or END not in page:
-        raise SystemExit(f"publish_bench.py: error: {PAGE} has no {BEGIN} ... {END} section to fill")
-    head, rest = page.split(BEGIN, 1)
-    PAGE.write_text(f"{head}{BEGIN}\n{text.rstrip()}\n{END}{rest.split(END, 1)[1]}")
-    print(f"wrote {PAGE} and {img / 'benchmark-pareto.png'}")
+    page = PAGE.read_text() if PAGE.is_file() else "# Benchmark\n"
+    if begin not in page:
+        if not a.title:
+            raise SystemExit(f"publish_bench.py: error: {PAGE} has no {begin} section; give --title to add one")
+        page = f"{page.rstrip()}\n\n## {a.title}\n\n{begin}\n{END}\n"
+    head, rest = page.split(begin, 1)
+    PAGE.write_text(f"{head}{begin}\n{text.rstrip()}\n{END}{rest.split(END, 1)[1]}")
+    print(f"wrote {PAGE} and {img / pareto}")
     return PAGE
 
 
