@@ -121,24 +121,26 @@ def _(d: Path):
     return o, (u / "thesis.tex").is_file(), "user file kept"
 
 
-@probe("a failed run (every image corrupt) into an existing folder with --exist-ok")
-def _(d: Path):
+def _failing_train(d: Path, *run_folder: str) -> Outcome:
+    """A training that fails after its trainer made the run folder: every training image is corrupt."""
     data = det_dataset(d / "set")
     for p in (d / "set" / "images" / "train").iterdir():
         p.write_bytes(b"not an image")
+    return cli(
+        "train", "--cfg", "yolov5n.yaml", "--data", str(data), "--img", "64", "--epochs", "1", *run_folder, cwd=d
+    )
+
+
+@probe("a failed run (every image corrupt) into an existing folder with --exist-ok")
+def _(d: Path):
     u = _user_dir(d)
-    o = cli("train", "--cfg", "yolov5n.yaml", "--data", str(data), "--img", "64", "--epochs", "1",
-            "--project", str(d), "--name", "mine", "--exist-ok", cwd=d)  # fmt: skip
+    o = _failing_train(d, "--project", str(d), "--name", "mine", "--exist-ok")
     return o, (u / "thesis.tex").is_file(), "user file kept"
 
 
 @probe("the same failed run into a new folder")
 def _(d: Path):
-    data = det_dataset(d / "set")
-    for p in (d / "set" / "images" / "train").iterdir():
-        p.write_bytes(b"not an image")
-    o = cli("train", "--cfg", "yolov5n.yaml", "--data", str(data), "--img", "64", "--epochs", "1",
-            "--project", str(d / "runs"), cwd=d)  # fmt: skip
+    o = _failing_train(d, "--project", str(d / "runs"))
     return o, not (d / "runs").exists(), "no run folder left"
 
 

@@ -27,16 +27,14 @@ class OneLineParser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-# ultralytics' `key=value` argument names whose flag here has another name.
-FLAG_FOR_KEY = {"model": "--cfg", "batch": "--batch-size", "imgsz": "--img", "conf": "--conf", "iou": "--iou"}
-
-
 def key_value_hint(message: str) -> str:
     """For an error caused by ultralytics-style ``key=value`` arguments, the flag form to use instead."""
+    from yolo_ghost.engine.hyp import flag_for
+
     pairs = re.findall(r"(?<![-\w])([A-Za-z_]\w*)=(\S+?)'?(?=\s|$|,|')", message)
     if not pairs:
         return ""
-    flags = " ".join(f"{FLAG_FOR_KEY.get(k, '--' + k.replace('_', '-'))} {v}" for k, v in pairs)
+    flags = " ".join(f"{flag_for(k)} {v}" for k, v in pairs)
     return f"; yolo-ghost takes flags, not key=value arguments: {flags}"
 
 

@@ -63,13 +63,13 @@ def install() -> None:
     import ultralytics.engine.trainer
     import ultralytics.engine.validator  # noqa: F401  (imported so that their bindings exist to be replaced)
 
-    _ORIGINAL.setdefault("det", du.check_det_dataset if du.check_det_dataset is not check_det_dataset else None)
-    _ORIGINAL.setdefault("cls", du.check_cls_dataset if du.check_cls_dataset is not check_cls_dataset else None)
-    ours = {"det": check_det_dataset, "cls": check_cls_dataset}
-    names = {"det": "check_det_dataset", "cls": "check_cls_dataset"}
+    ours = {"check_det_dataset": check_det_dataset, "check_cls_dataset": check_cls_dataset}
+    if not _ORIGINAL:  # the first call, before anything is replaced: ultralytics' own functions
+        _ORIGINAL.update(det=du.check_det_dataset, cls=du.check_cls_dataset)
+    originals = {"check_det_dataset": _ORIGINAL["det"], "check_cls_dataset": _ORIGINAL["cls"]}
     for name, module in list(sys.modules.items()):
         if not name.startswith("ultralytics") or module is None:
             continue
-        for k, attr in names.items():
-            if getattr(module, attr, None) is _ORIGINAL[k]:
-                setattr(module, attr, ours[k])
+        for attr, original in originals.items():
+            if getattr(module, attr, None) is original:
+                setattr(module, attr, ours[attr])

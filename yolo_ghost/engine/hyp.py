@@ -22,23 +22,21 @@ from yolo_ghost.cfg.errors import one_line
 # ultralytics' optimizer names (BaseTrainer.build_optimizer).
 OPTIMIZERS = ("SGD", "Adam", "Adamax", "AdamW", "NAdam", "RAdam", "RMSprop", "auto")
 
+# ultralytics argument names whose yolo-ghost flag is spelled differently (any other `key` is the flag `--key`).
+FLAG_NAMES = {"model": "--cfg", "batch": "--batch-size", "imgsz": "--img", "pretrained": "--weights"}
+
+
+def flag_for(key: str) -> str:
+    """The yolo-ghost flag of an ultralytics argument name (``imgsz`` -> ``--img``, ``exist_ok`` -> ``--exist-ok``)."""
+    return FLAG_NAMES.get(key, "--" + key.replace("_", "-"))
+
+
 # Keys people put in a hyp file that belong to a flag: the refusal names it.
+_FLAG_KEYS = "resume data epochs batch imgsz project name exist_ok model pretrained device workers seed"
 FLAG_FOR_KEY = {
-    "resume": "--resume",
-    "data": "--data",
-    "epochs": "--epochs",
-    "batch": "--batch-size",
-    "imgsz": "--img",
-    "project": "--project",
-    "name": "--name",
-    "exist_ok": "--exist-ok",
-    "save_dir": "--project and --name",
-    "model": "--cfg",
+    **{k: flag_for(k) for k in _FLAG_KEYS.split()},
     "cfg": "--cfg",
-    "pretrained": "--weights",
-    "device": "--device",
-    "workers": "--workers",
-    "seed": "--seed",
+    "save_dir": "--project and --name",
     "split": "`yolo-ghost val --split` (training always validates on the val split)",
     "task": "the model YAML (its head decides the task)",
 }

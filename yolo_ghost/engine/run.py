@@ -44,10 +44,10 @@ class TrainTask:
         model_args: ``model argument -> trainer arguments`` the config itself decides (the loss gains of its head).
         split_args: ``args -> (ultralytics arguments, trainer keyword arguments)``, for keys no ultralytics argument
             takes (the detector's EMA and YOLOv5 loss keys).
-        metrics: summary key -> the trainer's metric name, read from ``trainer.metrics`` (0.0 when missing).
-        optional_metrics: the same, kept only when the trainer reports them (pycocotools AP).
-        curve_columns / curve_key: the per-epoch validation columns of ``results.csv`` and the one the plateau rule
-            reads (``yolo_ghost.engine.curves.training_curve``).
+        metrics: summary key -> the ultralytics metric name, which names both the value in ``trainer.metrics``
+            (0.0 when missing) and the per-epoch column of ``results.csv`` (``yolo_ghost.engine.curves.read_curve``).
+        curve_key: the metric the plateau rule reads (``yolo_ghost.engine.curves.training_curve``).
+        optional_metrics: further ``trainer.metrics`` values, kept only when the trainer reports them (pycocotools AP).
     """
 
     name: str
@@ -56,7 +56,6 @@ class TrainTask:
     check_data: Callable[[str | Path], str]
     recipe: Callable[[str | Path], Recipe]
     metrics: Mapping[str, str]
-    curve_columns: Mapping[str, str]
     curve_key: str
     base_hyp: Mapping[str, Any] = field(default_factory=dict)
     model_args: Callable[[str], dict[str, Any]] = lambda model: {}
@@ -144,18 +143,16 @@ def run_training(
 def summarize(task: TrainTask, trainer: Any, seconds: float) -> dict[str, Any]:
     """The run's summary: ``task.metrics`` of ``best.pt``, params and GFLOPs at the run's size (BN fused, batch 1),
     the run folder and weights, the per-epoch curve and its plateau verdict when validation ran."""
-    from yolo_ghost.tools.profiler import profile_model
-
     metrics = trainer.metrics or {}
     imgsz = int(trainer.args.imgsz)
     model = unwrap_model(trainer.model)
-    prof = profile_model(model, imgsz=imgsz)
+    params, gflops = model_cost(model, imgsz)
     out: dict[str, Any] = {k: float(metrics.get(col, 0.0)) for k, col in task.metrics.items()}
     out.update({k: float(metrics[col]) for k, col in task.optional_metrics.items() if col in metrics})
     out.update(
         {
-            "params": int(prof.params),
-            "gflops": float(prof.gflops),
+            "params": params,
+            "gflops": gflops,
             "imgsz": imgsz,
             "epochs": int(trainer.epochs),
             "save_dir": str(trainer.save_dir),
@@ -166,5 +163,13 @@ def summarize(task: TrainTask, trainer: Any, seconds: float) -> dict[str, Any]:
             "device": str(trainer.device),
         }
     )
-    out.update(training_curve(trainer.save_dir, task.curve_columns, task.curve_key))
+    out.update(training_curve(trainer.save_dir, task.metrics, task.curve_key))
     return out
+
+
+def model_cost(model: Any, imgsz: int) -> tuple[int, float]:
+    """Parameters and GFLOPs at ``imgsz`` (BN fused, batch 1) by the yolo-ghost profiler."""
+    from yolo_ghost.tools.profiler import profile_model
+
+    p = profile_model(model, imgsz=imgsz)
+    return int(p.params), float(p.gflops)

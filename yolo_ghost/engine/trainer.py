@@ -65,7 +65,7 @@ class CpuTrainerMixin:
     * ultralytics gives PyTorch cpu_count - 1 threads, leaving a core to the loader: on a 2-core machine that halves
       the compute, while the loader workers of the built-in datasets leave that core mostly idle.
     * ultralytics uses NHWC on CUDA only. On CPU it pays off for the depthwise convolutions of the Ghost and
-      ShuffleNet blocks, whose backward pass is much slower in NCHW (README, "Train and evaluate").
+      ShuffleNet blocks, whose backward pass is much slower in NCHW (docs/notes.md).
       ``channels_last=False`` turns it off; checkpoints are saved NCHW either way (ultralytics converts them).
     """
 

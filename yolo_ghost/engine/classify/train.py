@@ -10,6 +10,7 @@ and ``validate_classifier`` are the library entry points behind ``train_cls.py``
 from __future__ import annotations
 
 import json
+from collections import Counter
 from copy import copy
 from pathlib import Path
 from typing import Any
@@ -154,10 +155,8 @@ def resolve_cls_data(data: str | Path) -> Path:
         # one walk per split (yolo_ghost.data.scan): a symlink loop, a repeated folder, a special or oversize file
         # is refused here, before ultralytics (torchvision's ImageFolder) follows every link and reads files whole
         images = scan_images(folder, f"dataset {p}")
-        per_class = {c.name: 0 for c in classes}
-        for f in images:
-            per_class[f.relative_to(folder).parts[0]] = per_class.get(f.relative_to(folder).parts[0], 0) + 1
-        empty = [c for c, n in per_class.items() if n == 0]
+        found = Counter(f.relative_to(folder).parts[0] for f in images)
+        empty = [c.name for c in classes if not found[c.name]]
         if empty:
             raise ConfigError(
                 f"dataset {p}: class folder(s) {', '.join(f'{folder.name}/{c}/' for c in empty)} hold no images; "
@@ -194,8 +193,7 @@ CLASSIFY = TrainTask(
     check_cfg=check_classifier_cfg,
     check_data=_check_data,
     recipe=cls_recipe_for,
-    metrics={"top1": "metrics/accuracy_top1", "top5": "metrics/accuracy_top5"},
-    curve_columns=CLS_CURVE_COLUMNS,
+    metrics=CLS_CURVE_COLUMNS,
     curve_key="top1",  # the detector's plateau rule, on top-1
 )
 

@@ -20,6 +20,7 @@ from yolo_ghost.data.shapes import resolve_builtin_dataset
 from yolo_ghost.engine.run_dir import next_run_dir, remove_new_run_on_failure
 from yolo_ghost.engine.trainer import clear_errors, prepare_offline
 from yolo_ghost.models.checkpoint import checkpoint_imgsz, trusted
+from yolo_ghost.tools.export import cpu_formats
 from yolo_ghost.utils.atomic import write_json_atomic
 
 DEFAULT_PROJECT = "runs/predict"
@@ -27,8 +28,8 @@ DEFAULT_PROJECT = "runs/predict"
 DEFAULT_CONF = 0.25
 DEFAULT_IOU = 0.45
 DEFAULT_MAX_DET = 1000
-# What a model file or folder of each exported format looks like (the ultralytics backend reads them all).
-EXPORT_SUFFIXES = (".pt", ".onnx", ".torchscript", "_openvino_model", "_ncnn_model")
+# The export formats predict takes (the file or folder suffix of each is the exporter's, ``cpu_formats``).
+PREDICT_FORMATS = ("onnx", "torchscript", "openvino", "ncnn")
 
 
 def check_weights(weights: str | Path, trust: bool = False) -> tuple[Path, int | None]:
@@ -40,12 +41,13 @@ def check_weights(weights: str | Path, trust: bool = False) -> tuple[Path, int |
     p = Path(weights)
     if not p.exists():
         raise ConfigError(f"--weights {str(weights)!r}: file not found")
-    if not str(p).rstrip("/").endswith(EXPORT_SUFFIXES):
+    exports = [cpu_formats()[f] for f in PREDICT_FORMATS]
+    if not str(p).rstrip("/").endswith((".pt", *exports)):
         raise ConfigError(
             f"--weights {str(weights)!r}: not a model the predictor reads; give a .pt checkpoint or an export "
-            f"({', '.join(EXPORT_SUFFIXES[1:])})"
+            f"({', '.join(exports)})"
         )
-    return p, checkpoint_imgsz(p, trust=trust) if p.suffix == ".pt" else None
+    return p, checkpoint_imgsz(p, trust=trust)  # None for an export
 
 
 def check_source(source: str | Path) -> tuple[str, int | None]:

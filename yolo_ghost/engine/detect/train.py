@@ -27,7 +27,7 @@ from yolo_ghost.engine.curves import MAP_COLUMNS, summary_warning
 from yolo_ghost.engine.detect.val import CocoDetectionValidator
 from yolo_ghost.engine.hyp import check_hyp, read_hyp
 from yolo_ghost.engine.recipe import Recipe
-from yolo_ghost.engine.run import TrainTask, run_training, summarize
+from yolo_ghost.engine.run import TrainTask, model_cost, run_training, summarize
 from yolo_ghost.engine.trainer import CpuTrainerMixin
 from yolo_ghost.models.yolo import YoloGhostModel, build_model, model_head
 from yolo_ghost.nn.blocks.heads import head_loss_names, head_train_gains
@@ -76,11 +76,11 @@ EMA_KEYS = ("ema_decay", "ema_tau")
 # YOLOv5's train.py defaults, for any dataset without a calibrated recipe.
 YOLOV5_RECIPE = Recipe(epochs=100, imgsz=640, batch=16, workers=DEFAULT_WORKERS)
 # The built-in sets. `shapes` is calibrated so that the main job, yolov5n-ghost with these defaults, ends on its
-# plateau well inside ten minutes on two CPU cores (measured figures and how the recipe was found: docs/notes.md): AdamW (ultralytics' own choice for short schedules; SGD learnt much slower here), one warm-up
-# epoch and a cosine schedule; no mosaic (at 36 epochs it cost 0.013 mAP50-95 and converged later); milder scale
-# augmentation (0.3) keeps the smallest objects above a few pixels; and a weight EMA sized to the run's ~2,300
-# updates (decay 0.995, ramp 100 updates) where YOLOv5's is sized to 300 COCO epochs. `shapes-hard` keeps YOLOv5's
-# recipe, for long runs on a GPU.
+# plateau well inside ten minutes on two CPU cores (measured figures and how the recipe was found: docs/notes.md):
+# AdamW (ultralytics' own choice for short schedules; SGD learnt much slower here), one warm-up epoch and a cosine
+# schedule; no mosaic (at 36 epochs it cost 0.013 mAP50-95 and converged later); milder scale augmentation (0.3) keeps
+# the smallest objects above a few pixels; and a weight EMA sized to the run's ~2,300 updates (decay 0.995, ramp 100
+# updates) where YOLOv5's is sized to 300 COCO epochs. `shapes-hard` keeps YOLOv5's recipe, for long runs on a GPU.
 DATASET_RECIPES: dict[str, Recipe] = {
     "shapes": Recipe(
         epochs=36,
@@ -222,11 +222,6 @@ class YoloGhostTrainer(CpuTrainerMixin, DetectionTrainer):
 # Library entry point
 
 
-def resolve_dataset(data: str | Path) -> Path:
-    """The dataset YAML ``train`` uses (``yolo_ghost.data.resolve.resolve_data``; a seam tests replace)."""
-    return resolve_data(data)
-
-
 def train_gains(cfg: str | Path | dict[str, Any]) -> dict[str, float]:
     """The ultralytics loss-gain arguments the config's head declares (the YOLOv5 gains for the anchor head, none
     for ultralytics' anchor-free heads), read before the model is built (``yolo_ghost.models.yolo.model_head``)."""
@@ -238,8 +233,7 @@ def load_hyp(hyp: str | Path | dict[str, Any] | None) -> tuple[dict[str, Any], d
     ``(trainer arguments, YOLOv5 loss-only hyps)``: the loss-only keys (obj, obj_pw, cls_pw, anchor_t,
     label_smoothing) have no ultralytics argument and go to the loss."""
     d = read_hyp(hyp)
-    loss = {k: float(d.pop(k)) for k in LOSS_ONLY_KEYS if k in d}
-    return d, loss
+    return d, _pop_loss_keys(d)
 
 
 def check_ema(hyp: Mapping[str, Any]) -> dict[str, float]:
@@ -256,15 +250,19 @@ def _model_arg(cfg: str | Path) -> str:
     return str(p.absolute())
 
 
+def _pop_loss_keys(args: dict[str, Any]) -> dict[str, float]:
+    """Remove and return the keys only the YOLOv5 loss reads (no ultralytics argument takes them)."""
+    return {k: float(args.pop(k)) for k in LOSS_ONLY_KEYS if k in args}
+
+
 def _split_args(args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The EMA and YOLOv5 loss keys out of the ultralytics arguments, as ``YoloGhostTrainer`` keyword arguments."""
     ema = {k: args.pop(k) for k in EMA_KEYS if k in args}
-    loss_hyp = {k: float(args.pop(k)) for k in LOSS_ONLY_KEYS if k in args}
-    return args, {"ema": ema, "loss_hyp": loss_hyp}
+    return args, {"ema": ema, "loss_hyp": _pop_loss_keys(args)}
 
 
 def _check_data(data: str | Path) -> str:
-    path = resolve_dataset(data)
+    path = resolve_data(data)
     check_splits(path)
     return str(path)
 
@@ -278,10 +276,9 @@ DETECT = TrainTask(
     base_hyp=YOLOV5_TRAIN_HYP,
     model_args=train_gains,
     split_args=_split_args,
-    metrics={"map50_95": "metrics/mAP50-95(B)", "map50": "metrics/mAP50(B)"},
-    optional_metrics={"coco_map50_95": "metrics/coco_AP50-95(B)", "coco_map50": "metrics/coco_AP50(B)"},
-    curve_columns=MAP_COLUMNS,
+    metrics=MAP_COLUMNS,
     curve_key="map50_95",
+    optional_metrics={"coco_map50_95": "metrics/coco_AP50-95(B)", "coco_map50": "metrics/coco_AP50(B)"},
 )
 
 
@@ -343,7 +340,7 @@ def train(
     if compare is not None:
         model = unwrap_model(trainer.model)
         other = build_model(compare, nc=model.yaml["nc"])
-        c_params, c_gflops = _cost(other, out["imgsz"])
+        c_params, c_gflops = model_cost(other, out["imgsz"])
         out["compare"] = {
             "cfg": str(compare),
             "params": c_params,
@@ -352,14 +349,6 @@ def train(
             "gflops_ratio": out["gflops"] / c_gflops if c_gflops else float("nan"),
         }
     return out
-
-
-def _cost(model: torch.nn.Module, imgsz: int) -> tuple[int, float]:
-    """Parameters and GFLOPs at ``imgsz`` (fused, batch 1) by the yolo-ghost profiler."""
-    from yolo_ghost.tools.profiler import profile_model
-
-    p = profile_model(model, imgsz=imgsz)
-    return int(p.params), float(p.gflops)
 
 
 def format_summary(s: dict[str, Any]) -> str:
