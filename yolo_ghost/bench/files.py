@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from yolo_ghost.bench.deploy import check_deploy
 from yolo_ghost.bench.tasks import TASKS, BenchTask, get_bench_task, model_name
 from yolo_ghost.cfg import ConfigError
 from yolo_ghost.cfg.errors import one_line
@@ -145,6 +146,7 @@ def check_settings(settings: Any, where: str, available: list[str] | None = None
         raise ConfigError(f"{where}: command must be a string, got {s['command']!r}")
     if s.get("hyp") is not None:
         task.check_hyp(s["hyp"], f"{where}: hyp")
+    check_deploy(s.get("deploy"), where)
     return s
 
 
@@ -173,6 +175,9 @@ def check_run(run: Any, where: str, task: BenchTask, seed: int) -> dict[str, Any
                 raise ConfigError(f"{where}: curve.{key} must be a list of numbers, got {type(values).__name__}")
             for v in values:
                 _number(v, where, f"curve.{key}")
+    for target, metrics in _dict(r.get("deploy") or {}, f"{where}: deploy").items():
+        for key in task.metrics:
+            _number(_dict(metrics, f"{where}: deploy.{target}").get(key), where, f"deploy.{target}.{key}", 0.0, 1.0)
     conv = r.get("convergence")
     if conv is not None and not isinstance(_dict(conv, f"{where}: convergence").get("still_improving", False), bool):
         raise ConfigError(f"{where}: convergence.still_improving must be true or false")

@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from yolo_ghost.bench.deploy import deploy_rows, format_deploy
 from yolo_ghost.bench.pareto import pareto_front, plot_pareto
 from yolo_ghost.bench.stats import welch_interval
 from yolo_ghost.bench.tasks import BenchTask, get_bench_task
@@ -112,6 +113,7 @@ def make_report(rows: Sequence[dict[str, Any]], settings: dict[str, Any]) -> dic
         "machine": _machine(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "rows": out_rows,
+        "deploy": deploy_rows(out_rows, settings, key) if settings.get("deploy") else [],
     }
 
 
@@ -273,6 +275,8 @@ def format_markdown(report: dict[str, Any]) -> str:
         + ".",
         f"Command: `{s['command']}`",
     ]
+    if report.get("deploy"):
+        notes += ["", format_deploy(report)]
     extra = [t for section in REPORT_SECTIONS.get(task.name, ()) for t in ("", section(report))]
     return "\n".join(lines + notes + extra) + "\n"
 

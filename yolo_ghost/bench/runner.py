@@ -33,6 +33,7 @@ from typing import Any
 
 import torch
 
+from yolo_ghost.bench.deploy import check_deploy, latency_files, score_targets
 from yolo_ghost.bench.files import check_settings, read_bench_folder
 from yolo_ghost.bench.report import format_markdown, make_report, write_report
 from yolo_ghost.bench.stats import mean_std
@@ -45,6 +46,7 @@ from yolo_ghost.models.checkpoint import read_checkpoint
 from yolo_ghost.models.yolo import build_model, load_checkpoint
 from yolo_ghost.tools.latency import available_backends, measure_latency
 from yolo_ghost.tools.profiler import profile_model
+from yolo_ghost.tools.quantize import DEFAULT_CALIB_IMAGES
 from yolo_ghost.utils.atomic import write_json_atomic
 
 DEFAULT_PROJECT = "runs/bench"
@@ -109,6 +111,9 @@ def run_bench(
     threads: int | None = None,
     backends: Sequence[str] | None = None,
     command: str | None = None,
+    deploy: Sequence[str] | None = None,
+    calib_images: int | None = None,
+    keep_float: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Train, evaluate, profile and time every config, write the report and return ``bench.json``'s content.
 
@@ -130,7 +135,23 @@ def run_bench(
         latency_imgsz: input size for the latency run (default ``imgsz``); GFLOPs are reported at ``imgsz``.
         latency_rounds, latency_warmup, threads, backends: see ``yolo_ghost.tools.latency.measure_latency``.
         command: the command line recorded in the report (default: this process's).
+        deploy: deploy targets (``yolo_ghost.bench.deploy.DEPLOY_TARGETS``: ``onnx``, ``onnx-int8``, ``openvino``,
+            ``openvino-int8``): every run is exported, scored and timed as deployed. With ``resume`` they are added
+            to a bench whose runs kept their checkpoints.
+        calib_images, keep_float: INT8 calibration images and layer types kept in floating point
+            (``yolo_ghost.tools.quantize``).
     """
+    deploy_settings = (
+        {
+            "targets": list(deploy),
+            "calib_images": calib_images or DEFAULT_CALIB_IMAGES,
+            "keep_float": list(keep_float or []),
+        }
+        if deploy
+        else None
+    )
+    if not deploy and (calib_images is not None or keep_float):
+        raise ConfigError("bench: --calib-images and --keep-float apply to INT8 deploy targets; add --deploy")
     project = Path(project).absolute()
     if resume:
         run_dir = _find_resume_dir(resume, project).absolute()
@@ -138,9 +159,16 @@ def run_bench(
         settings, finished = read_bench_folder(run_dir, available=available_backends())
         task = get_bench_task(settings.get("task"))
         print(f"bench: resuming {run_dir} with its recorded settings")
+        if deploy_settings is not None and task.name != "detect":
+            raise ConfigError("bench: --deploy scores detectors; this bench holds classifiers")
+        if deploy_settings is not None:  # deploy a bench that was trained before
+            settings["deploy"] = check_deploy(deploy_settings)
+            write_json_atomic(run_dir / SETTINGS_FILE, settings)
     else:
         cfgs = [str(c) for c in cfgs]
         task = _check_inputs(cfgs, weights, data, seeds)
+        if deploy_settings is not None and task.name != "detect":
+            raise ConfigError("bench: --deploy scores detectors; these configs are classifiers")
         data = data or task.default_data
         names = [model_name(c) for c in cfgs]
         for row, base in (pairs or {}).items():
@@ -178,6 +206,7 @@ def run_bench(
             "threads": int(threads or torch.get_num_threads()),
             "backends": backends,
             "command": command or " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv]),
+            "deploy": check_deploy(deploy_settings),
         }
         check_settings(settings, "bench", available=available_backends())  # --threads -1, --latency-rounds 1e12...
         run_dir = next_run_dir(project, name, exist_ok)  # exp, exp2, ... as ultralytics; refuses a name outside project
@@ -199,16 +228,26 @@ def run_bench(
             out = results_dir / stem / f"seed{s}.json"
             if out in finished:
                 print(f"bench: [{done}/{n_runs}] {stem} seed {s} already done ({out}), not trained again")
-                runs.append(finished[out])
-                continue
-            print(f"bench: [{done}/{n_runs}] {stem} seed {s}")
-            run = _train_and_score(task, cfg, ckpt, settings, run_dir, s)
-            out.parent.mkdir(parents=True, exist_ok=True)
-            write_json_atomic(out, run)
+                run = finished[out]
+            else:
+                print(f"bench: [{done}/{n_runs}] {stem} seed {s}")
+                run = _train_and_score(task, cfg, ckpt, settings, run_dir, s)
+                out.parent.mkdir(parents=True, exist_ok=True)
+                write_json_atomic(out, run)
+            if settings.get("deploy"):
+                deployed = score_targets(run, task.score, settings, run_dir / "deploy" / stem / f"seed{s}")
+                if deployed != run.get("deploy"):
+                    run = {**run, "deploy": deployed}
+                    write_json_atomic(out, run)
             runs.append(run)
         rows.append(_config_row(cfg, runs, settings))
 
     models = {r["name"]: _model_of(r["cfg"], r["runs"][0]) for r in rows}
+    artifacts = {
+        r["name"]: latency_files(r["runs"][0]["weights"], settings, run_dir / "deploy" / r["name"] / "latency")
+        for r in rows
+        if settings.get("deploy") and Path(r["runs"][0]["weights"]).is_file()
+    }
     latency = measure_latency(
         models,
         settings["latency_imgsz"],
@@ -217,6 +256,7 @@ def run_bench(
         rounds=settings["latency_rounds"],
         threads=settings["threads"],
         workdir=run_dir / "onnx",
+        artifacts=artifacts,
     )
     for r in rows:
         r["latency"] = {b: s.as_dict() for b, s in latency[r["name"]].items()}

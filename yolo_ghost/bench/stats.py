@@ -139,3 +139,24 @@ def welch_interval(a: Sequence[float], b: Sequence[float], confidence: float = 0
     df = (va + vb) ** 2 / (va * va / (na - 1) + vb * vb / (nb - 1))
     half = t_ppf(0.5 + confidence / 2.0, df) * se
     return Difference(diff, diff - half, diff + half, df, confidence, na, nb)
+
+
+def paired_interval(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> Difference:
+    """The t confidence interval of ``mean(a - b)`` for paired values (``a[i]`` and ``b[i]`` from the same run: an
+    exported model and its own checkpoint). Pairing removes the seed-to-seed spread both share.
+
+    Needs at least two pairs for an interval; identical differences collapse it to the difference itself.
+    """
+    if len(a) != len(b):
+        raise ValueError(f"paired_interval: {len(a)} values against {len(b)}; pairs need the same number")
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"paired_interval: confidence must be in (0, 1), got {confidence}")
+    d = [x - y for x, y in zip(a, b)]
+    n = len(d)
+    mean, sd = mean_std(d)
+    if n < 2:
+        return Difference(mean, None, None, None, confidence, n, n)
+    if sd == 0.0:
+        return Difference(mean, mean, mean, math.inf, confidence, n, n)
+    half = t_ppf(0.5 + confidence / 2.0, n - 1) * sd / math.sqrt(n)
+    return Difference(mean, mean - half, mean + half, float(n - 1), confidence, n, n)

@@ -14,7 +14,11 @@ EXAMPLES = """examples:
   yolo-ghost bench --cfg yolov5n.yaml yolov5n-ghost.yaml --seeds 3       # shapes, the dataset's recipe
   yolo-ghost bench --cfg yolov5s.yaml yolov5s-ghost.yaml --data coco128.yaml --epochs 30 --img 320
   yolo-ghost bench --cfg yolov5n.yaml yolov5n-ghost.yaml --weights a.pt b.pt  # evaluate, no training
-  yolo-ghost bench --resume runs/bench/exp                               # continue an interrupted bench"""
+  yolo-ghost bench --resume runs/bench/exp                               # continue an interrupted bench
+  yolo-ghost bench --resume runs/bench/exp --deploy onnx-int8 openvino-int8  # score and time deployed files
+
+deploy targets: onnx, onnx-int8 (ONNX Runtime), openvino, openvino-int8 (OpenVINO; INT8 needs nncf). Each run is
+exported from its checkpoint, scored with pycocotools as the checkpoint is, and timed in the latency rounds."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -61,6 +65,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--backends", nargs="+", default=None,
         help=f"latency backends (default: every available one; CPU: {' '.join(CPU_BACKENDS)}, plus CUDA on a GPU)",
     )  # fmt: skip
+    p.add_argument(
+        "--deploy", nargs="+", default=None, metavar="TARGET",
+        help="also export every run (onnx, onnx-int8, openvino, openvino-int8), score and time the files; with "
+        "--resume, deploys a bench trained before (its checkpoints must be there)",
+    )  # fmt: skip
+    options.add_int8(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -88,7 +98,8 @@ def run(args: argparse.Namespace) -> int:
                 pairs=pairs, project=args.project, name=args.name, exist_ok=args.exist_ok, resume=args.resume,
                 latency_imgsz=args.latency_img, latency_rounds=args.latency_rounds,
                 latency_warmup=args.latency_warmup, threads=args.threads, backends=args.backends,
-                command="yolo-ghost " + shlex.join(sys.argv[1:]),
+                command="yolo-ghost " + shlex.join(sys.argv[1:]), deploy=args.deploy,
+                calib_images=args.calib_images, keep_float=args.keep_float,
             )  # fmt: skip
     except ValueError as e:  # bad latency settings (backends, rounds) from measure_latency
         raise ConfigError(str(e)) from None

@@ -12,10 +12,13 @@ EXAMPLES = """examples:
   yolo-ghost export --weights best.pt --format openvino                      # best_openvino_model/
   yolo-ghost export --weights best.pt --format torchscript --img 320
   yolo-ghost export --cfg yolov5n-ghost.yaml --img 320 --out ghost.onnx      # initial weights, for timing
+  yolo-ghost export --weights best.pt --format openvino --int8 --data shapes # best_int8_openvino_model/ (NNCF)
+  yolo-ghost export --weights best.pt --int8 --data data.yaml --keep-float depthwise  # best_int8.onnx (ONNX Runtime)
 
 formats on a CPU: the ultralytics exporter's (onnx, torchscript, openvino, ncnn, ...); each file is run in its
 runtime when installed (onnxruntime, torch.jit, openvino, ncnn) and refused if it differs from PyTorch by more than
-1e-4 relative."""
+1e-4 relative. An INT8 export differs by design: the command prints its deviation instead; score it with
+`yolo-ghost val --weights best_int8.onnx --data DATA`."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -44,18 +47,38 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     batch.add_argument("--static", action="store_true", help="fixed batch size 1 (the default; kept for scripts)")
     options.add_trust_checkpoint(p)
     p.add_argument("--no-check", action="store_true", help="skip the check against PyTorch (1e-4 relative)")
+    p.add_argument(
+        "--int8", action="store_true",
+        help="post-training INT8 (onnx: ONNX Runtime static quantization; openvino: NNCF), calibrated on --data's "
+        "training images",
+    )  # fmt: skip
+    p.add_argument("--data", default=None, help="INT8: dataset YAML or 'shapes' whose training split calibrates")
+    options.add_int8(p)
+    p.add_argument(
+        "--per-channel", action="store_true",
+        help="INT8 onnx: one scale per output channel of each weight (NNCF's preset already uses them)",
+    )  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
     """Export, check and print where the file went."""
     from yolo_ghost.tools.export import export
+    from yolo_ghost.tools.quantize import DEFAULT_CALIB_IMAGES
 
     r = export(
         weights=args.weights, cfg=args.cfg, out=args.out, imgsz=args.img, format=args.format, opset=args.opset,
-        dynamic=args.dynamic_batch, check=not args.no_check, trust_checkpoint=args.trust_checkpoint,
+        dynamic=args.dynamic_batch, check=not args.no_check, trust_checkpoint=args.trust_checkpoint, int8=args.int8,
+        data=args.data, calib_images=args.calib_images or DEFAULT_CALIB_IMAGES, keep_float=args.keep_float,
+        per_channel=args.per_channel,
     )  # fmt: skip
     batch = "dynamic batch and size" if r.dynamic else "batch 1"
-    if r.max_rel_err is not None:
+    if r.max_rel_err is not None and r.int8:
+        check = (
+            f"INT8 ({r.int8['calib_images']} calibration images, {r.int8['float_ops']} operations kept in floating "
+            f"point): deviation from PyTorch max abs {r.max_abs_err:.2e}, max relative {r.max_rel_err:.2e}; score it "
+            "with yolo-ghost val"
+        )
+    elif r.max_rel_err is not None:
         check = f"max abs error vs PyTorch {r.max_abs_err:.1e}, max relative error {r.max_rel_err:.1e}"
     else:
         check = "not checked" if args.no_check else "not checked (no runtime for it here)"

@@ -164,3 +164,19 @@ def recipe_help(text: str, field: str, *, detect: bool = True, classify: bool = 
 
         parts.append(f"classifiers {getattr(CLS_RECIPE, field)}" if detect else str(getattr(CLS_RECIPE, field)))
     return f"{text} (default: the dataset's recipe; {', '.join(parts)})"
+
+
+def add_int8(p: argparse.ArgumentParser) -> None:
+    """``--calib-images`` and ``--keep-float``: how an INT8 export is calibrated and what it leaves in floating point
+    (``yolo_ghost.tools.quantize``)."""
+    from yolo_ghost.tools.quantize import DEFAULT_CALIB_IMAGES, DEPTHWISE
+
+    p.add_argument(
+        "--calib-images", type=int, default=None,
+        help=f"INT8: training images that calibrate the ranges (default {DEFAULT_CALIB_IMAGES})",
+    )  # fmt: skip
+    p.add_argument(
+        "--keep-float", nargs="+", default=[], metavar="TYPE",
+        help=f"INT8: layer types left in floating point: '{DEPTHWISE}' (every depthwise conv) and/or block names "
+        "(GhostConv, C3Ghost, ...); the head's decode always is",
+    )  # fmt: skip

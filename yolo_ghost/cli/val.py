@@ -9,7 +9,12 @@ from yolo_ghost.cli import options
 EXAMPLES = """examples:
   yolo-ghost val --weights runs/train/exp/weights/best.pt         # built-in synthetic `shapes` dataset
   yolo-ghost val --weights best.pt --data coco128.yaml --img 640 --iou-thres 0.6
+  yolo-ghost val --weights best_int8_openvino_model/              # an exported model, as deployed
   python val_det.py ...                                           # the same command, YOLOv5-style
+
+One protocol for checkpoints and exported models (.onnx, *_openvino_model/, .torchscript, *_ncnn_model/): every image
+letterboxed to a square of --img (an export's own size), conf 0.001, NMS IoU 0.6; an fp32 export scores as its
+checkpoint does.
 
 Writes predictions.json (COCO results) and metrics.json (pycocotools and ultralytics numbers) to --project/--name and
 prints the AP table. The ground truth is converted from the YOLO labels (cached beside them), or read from the
@@ -20,9 +25,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """The YOLOv5 ``val.py`` flags that apply here."""
     from yolo_ghost.engine.detect.val import DEFAULT_CONF, DEFAULT_IOU, DEFAULT_MAX_DET, DEFAULT_PROJECT
 
-    options.add_weights(p, required=True, help="checkpoint to evaluate (.pt, e.g. runs/train/exp/weights/best.pt)")
+    options.add_weights(
+        p,
+        required=True,
+        help="checkpoint (.pt, e.g. runs/train/exp/weights/best.pt) or exported model to evaluate",
+    )
     options.add_data(p)
-    options.add_img(p, help="inference size in pixels (default: the size the checkpoint was trained at, else 640)")
+    options.add_img(
+        p, help="inference size in pixels (default: the size the checkpoint was trained at, or an export's own size)"
+    )
     options.add_batch_size(p, default=16)
     options.add_device(p)
     p.add_argument(

@@ -17,9 +17,10 @@ import os
 import shutil
 import tempfile
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -28,6 +29,7 @@ from torch import nn
 from yolo_ghost.cfg import ConfigError
 from yolo_ghost.models.checkpoint import checkpoint_imgsz, trusted
 from yolo_ghost.models.yolo import build_model, load_checkpoint, model_task
+from yolo_ghost.tools.quantize import DEFAULT_CALIB_IMAGES, INT8_FORMATS, quantize_export
 from yolo_ghost.utils.atomic import atomic_write
 
 INPUT_NAME = "images"
@@ -143,6 +145,7 @@ class ExportResult:
     dynamic: bool
     max_abs_err: float | None
     max_rel_err: float | None
+    int8: dict[str, Any] | None = None
 
 
 def cpu_formats() -> dict[str, str]:
@@ -152,6 +155,46 @@ def cpu_formats() -> dict[str, str]:
 
     f = export_formats()
     return {a: s for a, s, cpu in zip(f["Argument"], f["Suffix"], f["CPU"]) if cpu and a != "-"}
+
+
+def exported_format(path: str | Path) -> str | None:
+    """The export format of ``path`` (``onnx``, ``openvino``, ``torchscript``, ``ncnn``, ...) by the exporter's
+    suffixes (a file ``*.onnx``, a folder ``*_openvino_model``), or ``None`` for anything else (a ``.pt``)."""
+    name = Path(path).name
+    for fmt, suffix in cpu_formats().items():
+        if name.endswith(suffix):
+            return fmt
+    return None
+
+
+def export_metadata(path: str | Path, fmt: str) -> dict[str, Any]:
+    """The metadata the ultralytics exporter wrote into (or beside) an exported model: ``imgsz``, ``args``, ``names``,
+    ``stride``, ... (``{}`` when there is none)."""
+    import ast
+    import json
+
+    path = Path(path)
+    if fmt == "onnx":
+        import onnx
+
+        props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+        out: dict[str, Any] = {}
+        for k, v in props.items():
+            try:
+                out[k] = ast.literal_eval(v)  # the exporter writes str(value)
+            except (ValueError, SyntaxError):
+                out[k] = v
+        return out
+    if fmt == "torchscript":
+        extra = {"config.txt": ""}
+        torch.jit.load(str(path), _extra_files=extra, map_location="cpu")
+        return json.loads(extra["config.txt"]) if extra["config.txt"] else {}
+    meta = path / "metadata.yaml" if path.is_dir() else None
+    if meta is None or not meta.is_file():
+        return {}
+    from ultralytics.utils import YAML
+
+    return dict(YAML.load(meta) or {})
 
 
 def _run_onnx(path: Path) -> Callable[[np.ndarray], np.ndarray]:
@@ -297,6 +340,11 @@ def export(
     dynamic: bool = False,
     check: bool = True,
     trust_checkpoint: bool = False,
+    int8: bool = False,
+    data: str | Path | None = None,
+    calib_images: int = DEFAULT_CALIB_IMAGES,
+    keep_float: Sequence[str] = (),
+    per_channel: bool = False,
 ) -> ExportResult:
     """Export a checkpoint (``weights``) or a freshly built config (``cfg``) with the ultralytics exporter, and check
     the file against PyTorch in its runtime.
@@ -318,9 +366,19 @@ def export(
             than ``PARITY_RTOL``; formats without a runtime here are exported unchecked.
         trust_checkpoint: load a checkpoint needing types outside the allow-list of ``yolo_ghost.models.checkpoint``
             (runs code from the file).
+        int8: quantize to INT8 after the fp32 export (``onnx``: ONNX Runtime static quantization; ``openvino``:
+            NNCF), calibrated on ``data``'s training split (``yolo_ghost.tools.quantize``). The default name gains
+            ``_int8`` (``best_int8.onnx``, ``best_int8_openvino_model/``). The check then measures the deviation
+            from PyTorch and reports it instead of failing.
+        data: the dataset whose training images calibrate INT8 (required with ``int8``).
+        calib_images: calibration images.
+        keep_float: layer types kept in floating point: ``depthwise`` and/or block names (``GhostConv``, ...).
+        per_channel: one INT8 scale per output channel of each weight (ONNX Runtime; NNCF's MIXED preset already
+            uses per-channel weight scales).
 
     Raises:
-        ConfigError: no or both sources, an unknown format, a missing or refused checkpoint, a bad config.
+        ConfigError: no or both sources, an unknown format, a missing or refused checkpoint, a bad config, INT8
+            without ``data`` or for a format without an INT8 path here.
     """
     from ultralytics import YOLO
 
@@ -329,6 +387,12 @@ def export(
     formats = cpu_formats()
     if format not in formats:
         raise ConfigError(f"export: unknown format {format!r}; the CPU formats are {', '.join(formats)}")
+    if int8 and format not in INT8_FORMATS:
+        raise ConfigError(f"--int8: supported for --format {' and '.join(INT8_FORMATS)}, not {format!r}")
+    if int8 and data is None:
+        raise ConfigError("--int8 needs --data: the dataset whose training images calibrate the INT8 ranges")
+    if not int8 and (keep_float or per_channel):
+        raise ConfigError("--keep-float and --per-channel only apply to an INT8 export; add --int8")
     if weights is not None:
         model = load_checkpoint(weights, trust=trust_checkpoint)
         if imgsz is None:
@@ -343,7 +407,10 @@ def export(
         new = (imgsz + stride - 1) // stride * stride
         warnings.warn(f"--img {imgsz} is not a multiple of the model stride {stride}; using {new}", stacklevel=2)
         imgsz = new
-    dest = _destination(out, folder / f"{stem}{formats[format]}", Path(weights) if weights is not None else None)
+    suffix = formats[format]
+    if int8:
+        suffix = f"_int8{suffix}"  # best_int8.onnx, best_int8_openvino_model/
+    dest = _destination(out, folder / f"{stem}{suffix}", Path(weights) if weights is not None else None)
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".{stem}.export", dir=dest.parent) as tmp:
         # The exporter names its output after the checkpoint it loaded: hand it a copy in a scratch folder (our own
@@ -358,14 +425,21 @@ def export(
             kwargs["opset"] = opset
         with trusted(False):
             written = Path(YOLO(str(src), task=model_task(getattr(model, "yaml", None) or {})).export(**kwargs))
+        quant = None
+        if int8:
+            fp32, written = written, Path(tmp) / f"{src.stem}{suffix}"
+            quant = quantize_export(
+                format, fp32, written, model, data, imgsz, images=calib_images, keep_float=keep_float,
+                per_channel=per_channel,
+            )  # fmt: skip
         err_abs = err_rel = None
         if check and runtime_available(format):
             err_abs, err_rel = check_export(model, written, format, imgsz, batches=(1, 2) if dynamic else (1,))
-            if err_rel > PARITY_RTOL:
+            if err_rel > PARITY_RTOL and not int8:  # INT8 differs by design: the deviation is reported instead
                 raise AssertionError(
                     f"{written.name}: {format} output differs from PyTorch by {err_rel:.2e} (relative) > {PARITY_RTOL}"
                 )
         path = _replace(written, dest)
     return ExportResult(
-        path=path, format=format, imgsz=imgsz, dynamic=dynamic, max_abs_err=err_abs, max_rel_err=err_rel
+        path=path, format=format, imgsz=imgsz, dynamic=dynamic, max_abs_err=err_abs, max_rel_err=err_rel, int8=quant
     )

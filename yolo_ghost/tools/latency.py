@@ -158,6 +158,23 @@ def _openvino_runner(model: nn.Module, x: torch.Tensor, path: Path, threads: int
     return lambda: request.infer({0: feed})
 
 
+def _artifact_runner(path: Path, x: torch.Tensor, threads: int) -> Callable[[], None]:
+    """A deployed file as its runtime runs it by default: an ONNX file in ONNX Runtime (``ort_session``), an OpenVINO
+    folder compiled for the CPU with the latency hint and the runtime's own inference precision (what
+    ``YOLO("x_openvino_model")`` runs: bf16 for the floating-point parts on CPUs with bf16 units)."""
+    feed = x.numpy()
+    if path.suffix == ".onnx":
+        sess = ort_session(path, threads)
+        name = sess.get_inputs()[0].name
+        return lambda: sess.run(None, {name: feed})
+    import openvino as ov
+
+    xml = next(path.glob("*.xml")) if path.is_dir() else path
+    config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads}
+    request = ov.Core().compile_model(str(xml), "CPU", config).create_infer_request()
+    return lambda: request.infer({0: feed})
+
+
 def measure_latency(
     models: Mapping[str, nn.Module],
     imgsz: int = 640,
@@ -172,6 +189,7 @@ def measure_latency(
     ort_opt_level: str = "all",
     workdir: str | Path | None = None,
     progress: bool = True,
+    artifacts: Mapping[str, Mapping[str, str | Path]] | None = None,
 ) -> dict[str, dict[str, LatencyStats]]:
     """Time every model on every backend in one interleaved run and return ``{model: {backend: LatencyStats}}``.
 
@@ -191,6 +209,8 @@ def measure_latency(
         ort_opt_level: onnxruntime graph optimisation level (``disable`` / ``basic`` / ``extended`` / ``all``).
         workdir: where the ONNX files go (default: a temporary folder, removed afterwards).
         progress: show a progress bar over rounds.
+        artifacts: deployed files timed in the same rounds, ``{model: {label: path}}`` (an ``.onnx`` file or an
+            OpenVINO folder, exported at ``imgsz`` x ``imgsz``, batch ``batch``), reported under their label.
     """
     if rounds < 1 or warmup < 0 or settle < 0 or batch < 1 or imgsz < 32:
         raise ValueError(
@@ -226,6 +246,9 @@ def measure_latency(
                 else:
                     run = _ort_runner(m, x, path, cuda="cuda" in b, threads=threads, opt_level=ort_opt_level)
                 runners.append((name, b, run))
+        for name, files in (artifacts or {}).items():
+            for label, path in files.items():
+                runners.append((name, label, _artifact_runner(Path(path), x, threads)))
         for _ in range(warmup):
             for _, _, run in runners:
                 run()
@@ -234,7 +257,9 @@ def measure_latency(
         if progress:
             from ultralytics.utils.tqdm import TQDM
 
-            it = TQDM(it, desc=f"latency {len(models)} models x {len(backends)} backends @{imgsz}", total=rounds)
+            n_art = sum(len(f) for f in (artifacts or {}).values())
+            what = f"{len(models)} models x {len(backends)} backends" + (f" + {n_art} deployed files" if n_art else "")
+            it = TQDM(it, desc=f"latency {what} @{imgsz}", total=rounds)
         for r in it:
             k = r % len(runners)
             for name, b, run in runners[k:] + runners[:k]:  # rotate so no model always runs first or last

@@ -28,6 +28,7 @@ from yolo_ghost.engine.detect.nms import per_class_nms
 from yolo_ghost.engine.run_dir import next_run_dir, remove_new_run_on_failure
 from yolo_ghost.engine.trainer import prepare_offline
 from yolo_ghost.models.checkpoint import checkpoint_imgsz, trusted
+from yolo_ghost.tools.export import export_metadata, exported_format
 from yolo_ghost.utils.atomic import write_json_atomic
 
 # YOLOv5's val.py defaults (ultralytics uses iou=0.7 for NMS; YOLOv5 reports its numbers with 0.6).
@@ -284,6 +285,21 @@ class CocoDetectionValidator(DetectionValidator):
 # Library entry point
 
 
+def _export_imgsz(path: Path, fmt: str, imgsz: int | None) -> int:
+    """The input size an exported model was written for (its exporter metadata), checked against a requested one.
+
+    Raises:
+        ConfigError: the export has no metadata with its size, or another ``imgsz`` is asked of a fixed-size export.
+    """
+    meta = export_metadata(path, fmt)
+    if not meta.get("imgsz"):
+        raise ConfigError(f"{path}: no export metadata with its input size; export it with `yolo-ghost export`")
+    size = int(meta["imgsz"][0])
+    if imgsz and imgsz != size and not (meta.get("args") or {}).get("dynamic"):
+        raise ConfigError(f"--img {imgsz}: {path.name} was exported for {size}x{size} only; drop --img or re-export")
+    return imgsz or size
+
+
 def evaluate(
     weights: str | Path | torch.nn.Module,
     data: str | Path,
@@ -336,14 +352,19 @@ def evaluate(
     data_yaml = resolve_data(data)
     check_splits(data_yaml, (split,))
     model = weights if isinstance(weights, torch.nn.Module) else None
+    fmt = None if model is not None else exported_format(weights)
     if model is None:
         path = Path(weights)
-        if not path.is_file():
+        if not path.exists() or (fmt is None and not path.is_file()):
             raise ConfigError(
-                f"weights {str(weights)!r} not found; give a checkpoint file such as runs/train/exp/weights/best.pt"
+                f"weights {str(weights)!r} not found; give a checkpoint such as runs/train/exp/weights/best.pt or an "
+                "exported model (best.onnx, best_openvino_model/, best.torchscript, best_ncnn_model/)"
             )
-        trained_at = checkpoint_imgsz(path, trust=trust_checkpoint)  # read first: a bad file is refused in one line
-        imgsz = imgsz or trained_at
+        if fmt is None:
+            trained_at = checkpoint_imgsz(path, trust=trust_checkpoint)  # read first: a bad file is refused in one line
+            imgsz = imgsz or trained_at
+        else:
+            imgsz = _export_imgsz(path, fmt, imgsz)
     args = {
         "task": "detect",
         "mode": "val",
@@ -362,6 +383,7 @@ def evaluate(
         "workers": workers,
         "plots": plots,
         "verbose": verbose,
+        "rect": False,  # the protocol: square letterbox at imgsz, as the exported fixed-size model is fed
     }
     with remove_new_run_on_failure(out_dir), trusted(trust_checkpoint):
         validator = CocoDetectionValidator(save_dir=out_dir, args=args)

@@ -1,0 +1,211 @@
+"""INT8 post-training quantization of an exported detector: OpenVINO through NNCF, ONNX through ONNX Runtime.
+
+The fp32 file comes from the ultralytics exporter (``yolo_ghost.tools.export``); the calibration images come from the
+exporter's own INT8 calibration loader (``Exporter.get_int8_calibration_dataloader`` and its ``_transform_fn``: the
+split's images letterboxed to the export size, scaled to 0-1), here on the dataset's training split. What this module
+adds is the choice of what stays in floating point, as the quantizer's ignored scope:
+
+* always the detection head's decode (grid offsets, anchor scaling, sigmoid): one INT8 scale over box pixels and class
+  probabilities would round the scores away (ultralytics keeps its own ``Detect`` head float for the same reason);
+* on request, named layer types (``keep_float``): ``depthwise`` (every depthwise convolution, the layers GhostNet's
+  authors advise leaving unquantized) or a block name from the registry (``GhostConv``, ``C3Ghost``, ...: every
+  operation inside those blocks).
+
+ONNX Runtime quantizes convolutions only (QDQ format, as ultralytics' ``onnx_int8_quantize`` does); NNCF places its
+quantizers by its MIXED preset (symmetric weights, asymmetric activations), as the ultralytics exporter calls it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from torch import nn
+
+from yolo_ghost.cfg import ConfigError
+from yolo_ghost.data.resolve import check_splits, resolve_data
+
+# The layer type that names every depthwise convolution (groups == input channels > 1) in ``keep_float``.
+DEPTHWISE = "depthwise"
+# The export formats with an INT8 path here, and the quantizer each one uses.
+INT8_FORMATS = ("onnx", "openvino")
+# Calibration images by default: NNCF's default subset size, and the number ultralytics recommends.
+DEFAULT_CALIB_IMAGES = 300
+
+
+def float_modules(model: nn.Module, keep_float: Iterable[str] = ()) -> list[str]:
+    """Names (``model.24``, ``model.3.cv1``) of the modules whose operations stay in floating point: the detection
+    head, and every module whose class is named in ``keep_float`` (``depthwise`` is matched on the graph instead).
+
+    Raises:
+        ConfigError: a name in ``keep_float`` is neither ``depthwise`` nor the class of any module of this model.
+    """
+    types = [t for t in keep_float if t != DEPTHWISE]
+    present = {type(m).__name__ for m in model.modules()}
+    unknown = [t for t in types if t not in present]
+    if unknown:
+        blocks = sorted(n for n in present if n[:1].isupper() and n not in {"Sequential", "ModuleList"})
+        raise ConfigError(
+            f"--keep-float {' '.join(unknown)}: no such layer in this model; use '{DEPTHWISE}' or one of its blocks: "
+            f"{', '.join(blocks)}"
+        )
+    seq = getattr(model, "model", None)
+    head = f"model.{len(seq) - 1}" if isinstance(seq, nn.Sequential) and len(seq) else None
+    names = [head] if head else []
+    names += [n for n, m in model.named_modules() if n and type(m).__name__ in types]
+    return [n for n in names if not any(n.startswith(f"{p}.") for p in names if p != n)]  # the outermost only
+
+
+def calibration_batches(
+    model: nn.Module, data: str | Path, imgsz: int, images: int = DEFAULT_CALIB_IMAGES, split: str = "train"
+) -> list[np.ndarray]:
+    """``images`` calibration inputs (float32 NCHW, batch 1, 0-1) from ``split`` of ``data``, through the ultralytics
+    exporter's calibration loader (letterboxed to ``imgsz`` as the validator feeds the exported model).
+
+    Raises:
+        ConfigError: ``images`` < 1, or the split has no images.
+    """
+    from ultralytics.engine.exporter import Exporter
+
+    if images < 1:
+        raise ConfigError(
+            f"--calib-images {images}: give at least 1 calibration image (default {DEFAULT_CALIB_IMAGES})"
+        )
+    data = resolve_data(data)
+    check_splits(data, (split,))
+    exporter = Exporter(overrides={"data": str(data), "imgsz": imgsz, "batch": 1, "split": split, "format": "onnx"})
+    exporter.model = model
+    exporter.imgsz = (imgsz, imgsz)
+    loader = exporter.get_int8_calibration_dataloader(prefix="INT8:")
+    n = min(images, len(loader.dataset))
+    return [exporter._transform_fn(b) for b in itertools.islice(loader, n)]
+
+
+def _module_of_onnx(node_name: str) -> str:
+    """``/model.3/cv1/conv/Conv`` -> ``model.3.cv1.conv`` (torch.onnx names nodes by their module path)."""
+    return ".".join(node_name.strip("/").split("/")[:-1])
+
+
+def _module_of_openvino(op_name: str) -> str:
+    """``__module.model.3.cv1.conv/aten::_convolution/Convolution`` -> ``model.3.cv1.conv``."""
+    head = op_name.split("/", 1)[0]
+    return head[len("__module.") :] if head.startswith("__module.") else ""
+
+
+def _inside(module: str, prefixes: Sequence[str]) -> bool:
+    return any(module == p or module.startswith(f"{p}.") for p in prefixes)
+
+
+def quantize_onnx(
+    src: Path, dst: Path, batches: Sequence[np.ndarray], modules: Sequence[str], depthwise: bool, per_channel: bool
+) -> list[str]:
+    """Quantize the convolutions of ``src`` to INT8 (ONNX Runtime static quantization, QDQ) into ``dst``, keeping
+    the convolutions inside ``modules`` (and, with ``depthwise``, every depthwise one) in fp32; the metadata of
+    ``src`` is kept. Returns the names of the convolutions left in fp32."""
+    import onnx
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    proto = onnx.load(str(src))
+    convs = [n for n in proto.graph.node if n.op_type == "Conv"]
+    keep = [
+        n.name
+        for n in convs
+        if _inside(_module_of_onnx(n.name), modules)
+        or (depthwise and any(a.name == "group" and a.i > 1 for a in n.attribute))
+    ]
+    name = proto.graph.input[0].name
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.it = iter(batches)
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            x = next(self.it, None)
+            return None if x is None else {name: x}
+
+    quantize_static(
+        str(src), str(dst), Reader(), quant_format=QuantFormat.QDQ, op_types_to_quantize=["Conv"],
+        nodes_to_exclude=keep, per_channel=per_channel, activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
+    )  # fmt: skip
+    out = onnx.load(str(dst))
+    del out.metadata_props[:]
+    for p in proto.metadata_props:  # quantize_static drops the metadata the ultralytics backend reads
+        entry = out.metadata_props.add()
+        entry.key, entry.value = p.key, p.value.replace("'int8': False", "'int8': True")
+    onnx.save(out, str(dst))
+    return keep
+
+
+def quantize_openvino(
+    src: Path, dst: Path, batches: Sequence[np.ndarray], modules: Sequence[str], depthwise: bool
+) -> list[str]:
+    """Quantize the OpenVINO model in folder ``src`` to INT8 with NNCF (MIXED preset) into folder ``dst``, keeping
+    every operation inside ``modules`` (and, with ``depthwise``, every GroupConvolution) in floating point; the
+    exporter's ``metadata.yaml`` is copied. Returns the names of the operations in the ignored scope."""
+    import logging
+
+    import nncf
+    import openvino as ov
+
+    nncf.set_log_level(logging.WARNING)  # one INFO line per operation it leaves alone
+    xml = next(src.glob("*.xml"))
+    model = ov.Core().read_model(str(xml))
+    keep = [
+        op.get_friendly_name()
+        for op in model.get_ordered_ops()
+        if _inside(_module_of_openvino(op.get_friendly_name()), modules)
+        or (depthwise and op.get_type_name() == "GroupConvolution")
+    ]
+    keep = [n for n in keep if not n.startswith("Constant")]
+    q = nncf.quantize(
+        model,
+        nncf.Dataset(list(batches)),
+        preset=nncf.QuantizationPreset.MIXED,
+        subset_size=len(batches),
+        ignored_scope=nncf.IgnoredScope(names=keep, validate=False),
+    )
+    dst.mkdir(parents=True, exist_ok=True)
+    ov.save_model(q, str(dst / xml.name), compress_to_fp16=False)
+    meta = src / "metadata.yaml"
+    if meta.is_file():
+        text = meta.read_text(encoding="utf-8").replace("int8: false", "int8: true")
+        (dst / "metadata.yaml").write_text(text, encoding="utf-8")
+    return keep
+
+
+def quantize_export(
+    fmt: str,
+    src: Path,
+    dst: Path,
+    model: nn.Module,
+    data: str | Path,
+    imgsz: int,
+    *,
+    images: int = DEFAULT_CALIB_IMAGES,
+    keep_float: Iterable[str] = (),
+    per_channel: bool = False,
+) -> dict[str, Any]:
+    """INT8 copy ``dst`` of the fp32 export ``src`` (``fmt`` ``onnx`` or ``openvino``) of ``model``, calibrated on
+    ``images`` training images of ``data`` at ``imgsz``. Returns what was done: ``{"calib_images", "keep_float",
+    "float_ops"}``.
+
+    Raises:
+        ConfigError: another format, or a ``keep_float`` name this model lacks.
+    """
+    if fmt not in INT8_FORMATS:
+        raise ConfigError(f"--int8: supported for --format {' and '.join(INT8_FORMATS)}, not {fmt!r}")
+    keep_float = list(keep_float)
+    modules = float_modules(model, keep_float)
+    batches = calibration_batches(model, data, imgsz, images)
+    depthwise = DEPTHWISE in keep_float
+    if fmt == "onnx":
+        kept = quantize_onnx(src, dst, batches, modules, depthwise, per_channel)
+    else:
+        if dst.exists():
+            shutil.rmtree(dst)
+        kept = quantize_openvino(src, dst, batches, modules, depthwise)
+    return {"calib_images": len(batches), "keep_float": keep_float, "float_ops": len(kept)}
