@@ -4,19 +4,24 @@ study (``study``).
 ``format_study_table`` is the table a classifier bench adds to ``bench.md``: top-1 mean ± std over seeds, top-5,
 params, MFLOPs, ONNX Runtime latency, ratios to the baseline and the Welch interval of the top-1 difference.
 ``publish_study`` writes ``docs/shufflenet-study.md`` (figures in ``docs/img/``) from a finished bench folder
-(the published one is ``results/shufflenet-study``): the study's published figures
-next to ours (params and MACs at the study's 224x224 and 10 classes, from the profiler; top-1 on the bench's data),
-the study's conclusions judged from the Welch intervals (``judge``), and the bench's figures. Every number is read
-from ``bench.json``, the profiler or ``study``.
+(the published one is ``results/shufflenet-study``): the study's citation and its published figures next to ours
+(params, MACs and model file at the study's 224x224 and 10 classes, from the profiler and ``torch.save``; top-1 on the
+bench's data, with the study's single-run difference to its baseline beside each of our Welch intervals), the study's
+conclusions judged from those intervals (``judge``: reproduced / not reproduced / not significant, and whether the
+study's own difference lies inside ours), and the bench's figures. Every number is read from ``bench.json``, the
+profiler or ``study``.
 """
 
 from __future__ import annotations
 
+import io
 import shutil
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+import torch
 from study import (
     CONCLUSIONS,
     EQUIVALENCE_MARGIN,
@@ -26,10 +31,12 @@ from study import (
     STUDY_NC,
     Claim,
     Conclusion,
+    study_difference,
 )
 
 from yolo_ghost.bench.report import format_interval, format_mean_std, register_report_section, write_report
 from yolo_ghost.bench.stats import Difference, welch_interval
+from yolo_ghost.models.yolo import build_model
 from yolo_ghost.tools.profiler import profile_model
 from yolo_ghost.utils.atomic import atomic_write
 
@@ -118,30 +125,92 @@ def _holds(claim: Claim, d: Difference) -> bool | None:
     raise ValueError(f"claim {claim}: relation must be '>', '<' or '~'")
 
 
-def judge(conclusion: Conclusion, top1_runs: Mapping[str, Sequence[float]]) -> tuple[str, list[str]]:
-    """The verdict on one conclusion from per-seed top-1 (``{study variant name: [top-1 per seed]}``) and one line per
-    claim with its interval.
+def study_inside(study_diff: float, d: Difference) -> bool | None:
+    """Whether the study's single-run difference lies inside our interval (ends included); None without one."""
+    if d.low is None or d.high is None:
+        return None
+    return d.low <= study_diff <= d.high
 
-    Reproduced when the interval of every claim confirms it, not reproduced when one contradicts it, not significant
-    otherwise (an interval that does not decide); not tested when a variant was not in the bench.
-    """
-    missing = sorted({n for c in conclusion.claims for n in (c.a, c.b) if n not in top1_runs})
-    if missing:
-        return NOT_TESTED, [f"not in this bench: {', '.join(missing)}"]
-    outcomes, lines = [], []
-    for c in conclusion.claims:
-        d = welch_interval(top1_runs[c.a], top1_runs[c.b])
-        ok = _holds(c, d)
-        outcomes.append(ok)
+
+INSIDE_WORDS = {True: "inside", False: "outside", None: "no interval"}
+
+
+@dataclass(frozen=True)
+class ClaimCheck:
+    """One claim against our runs: our Welch interval of ``a - b``, whether it decides the claim, and whether the
+    study's own single-run difference lies inside it."""
+
+    claim: Claim
+    ours: Difference
+    holds: bool | None  # True confirmed, False contradicted, None undecided
+
+    @property
+    def study_inside(self) -> bool | None:
+        """Whether the study's difference ``claim.study_diff`` lies inside our interval; None without one."""
+        return study_inside(self.claim.study_diff, self.ours)
+
+    def line(self) -> str:
+        """The check in one line, ours first, then the study's figure."""
+        c, d = self.claim, self.ours
         what = {">": "more accurate than", "<": "less accurate than"}.get(
             c.relation, f"at most {EQUIVALENCE_MARGIN:.2f} top-1 below"
         )
         ci = "no interval (1 seed)" if d.low is None else f"[{d.low:+.4f}, {d.high:+.4f}]"
-        verdict = {True: "confirmed", False: "contradicted", None: "undecided"}[ok]
-        lines.append(f"{c.a} {what} {c.b}: Δ top-1 {d.diff:+.4f}, 95% CI {ci}: {verdict}")
+        verdict = {True: "confirmed", False: "contradicted", None: "undecided"}[self.holds]
+        where = (
+            "no interval to compare" if self.study_inside is None else f"{INSIDE_WORDS[self.study_inside]} our interval"
+        )
+        return (
+            f"{c.a} {what} {c.b}: Δ top-1 {d.diff:+.4f}, 95% CI {ci}: {verdict}; "
+            f"the study's single-run Δ {c.study_diff:+.3f} is {where}"
+        )
+
+
+class Judgement(NamedTuple):
+    """The verdict on one conclusion and the check of each of its claims (none when it was not tested)."""
+
+    verdict: str
+    checks: tuple[ClaimCheck, ...]
+    missing: tuple[str, ...] = ()  # the study's variants the bench lacks
+
+    def lines(self) -> list[str]:
+        """One line per claim, or the one line saying what the bench lacks."""
+        if self.missing:
+            return [f"not in this bench: {', '.join(self.missing)}"]
+        return [c.line() for c in self.checks]
+
+    def study_inside_count(self) -> tuple[int, int]:
+        """``(k, n)``: the study's difference lies inside our interval for ``k`` of the ``n`` claims that have one."""
+        known = [c.study_inside for c in self.checks if c.study_inside is not None]
+        return sum(known), len(known)
+
+
+def judge(conclusion: Conclusion, top1_runs: Mapping[str, Sequence[float]]) -> Judgement:
+    """The verdict on one conclusion from per-seed top-1 (``{study variant name: [top-1 per seed]}``), with each claim's
+    Welch 95% interval and where the study's single-run difference falls against it.
+
+    Reproduced when the interval of every claim confirms it, not reproduced when one contradicts it, not significant
+    otherwise (an interval that does not decide); not tested when a variant was not in the bench.
+    """
+    missing = tuple(sorted({n for c in conclusion.claims for n in (c.a, c.b) if n not in top1_runs}))
+    if missing:
+        return Judgement(NOT_TESTED, (), missing)
+    checks = []
+    for c in conclusion.claims:
+        d = welch_interval(top1_runs[c.a], top1_runs[c.b])
+        checks.append(ClaimCheck(c, d, _holds(c, d)))
+    outcomes = [c.holds for c in checks]
     if False in outcomes:
-        return NOT_REPRODUCED, lines
-    return (REPRODUCED if all(outcomes) else NOT_SIGNIFICANT), lines
+        return Judgement(NOT_REPRODUCED, tuple(checks))
+    return Judgement(REPRODUCED if all(outcomes) else NOT_SIGNIFICANT, tuple(checks))
+
+
+def study_file_kib(cfg: str | Path | dict) -> float:
+    """The size in KiB of the fp32 ``state_dict`` of a config at the study's 10 classes, as ``torch.save`` writes it:
+    our counterpart of the study's "model file" column (BatchNorm statistics included, as in a saved model)."""
+    buf = io.BytesIO()
+    torch.save(build_model(cfg, nc=STUDY_NC).state_dict(), buf)
+    return buf.getbuffer().nbytes / 1024
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -163,14 +232,20 @@ def study_page(report: Mapping[str, Any], figures: Mapping[str, str]) -> str:
         raise ValueError("publish_study: the bench has no shufflenetv2-cls.yaml row, the study's baseline")
     seeds = s.get("seeds") or [s["seed"]]
     costs = {v.name: study_cost(v.cfg) for v in STUDY if v.name in rows}
+    files = {v.name: study_file_kib(v.cfg) for v in STUDY if v.name in rows}
     base_mac, study_base = costs["baseline"][1], STUDY[0].mflops
     head = report["headline_backend"]
     top1_runs = {n: [x["top1"] for x in r["runs"]] for n, r in rows.items()}
-    verdicts = [judge(c, top1_runs) for c in CONCLUSIONS]
-    counts = {v: sum(verdict == v for verdict, _ in verdicts) for v in (REPRODUCED, NOT_REPRODUCED, NOT_SIGNIFICANT)}
+    judgements = [judge(c, top1_runs) for c in CONCLUSIONS]
+    counts = {v: sum(j.verdict == v for j in judgements) for v in (REPRODUCED, NOT_REPRODUCED, NOT_SIGNIFICANT)}
     decided = counts[REPRODUCED] + counts[NOT_REPRODUCED]
     n_runs = sum(r["n_runs"] for r in rows.values())
     n_improving = sum(len(r.get("still_improving_seeds") or []) for r in rows.values())
+    # Each variant against the study's baseline (not whatever row the bench compared it with), beside the study's
+    # single-run difference to the same baseline.
+    ours = {n: welch_interval(top1_runs[n], top1_runs["baseline"]) for n in rows if n != "baseline"}
+    inside = {n: study_inside(study_difference(n), d) for n, d in ours.items()}
+    n_inside, n_compared = sum(v for v in inside.values() if v), sum(v is not None for v in inside.values())
     outcome = (
         f"{counts[REPRODUCED]} of its {len(CONCLUSIONS)} conclusions reproduced, {counts[NOT_REPRODUCED]} not "
         f"reproduced, {counts[NOT_SIGNIFICANT]} not significant"
@@ -179,10 +254,12 @@ def study_page(report: Mapping[str, Any], figures: Mapping[str, str]) -> str:
     out = [
         f"# The ShuffleNet V2 variant study: {title} on `{s['data']}`",
         "",
-        f"The study, {SOURCE}, modified ShuffleNet V2 1.0x in five ways and trained each as a CIFAR-10 classifier. "
-        "This page sets its published table beside ours: the architectures (params and compute at the study's "
+        "The study modified ShuffleNet V2 1.0x in five ways and trained each once as a CIFAR-10 classifier. This page "
+        "sets its published table beside ours: the architectures (params, compute and model file at the study's "
         f"{STUDY_IMGSZ}x{STUDY_IMGSZ}, {STUDY_NC} classes) and the accuracy of each variant trained here on "
         f"`{s['data']}` with {len(seeds)} seeds, and checks the study's conclusions against our Welch intervals.",
+        "",
+        f"**Source:** {SOURCE}.",
         "",
         "**What it shows:** the architectures match the study's table. The accuracy comparison "
         + (
@@ -192,6 +269,8 @@ def study_page(report: Mapping[str, Any], figures: Mapping[str, str]) -> str:
             if not decided
             else f"decides only part of the study's conclusions ({outcome})"
         )
+        + f"; the study's single-run difference to its baseline lies inside our 95% interval for {n_inside} of the "
+        f"{n_compared} variants"
         + (
             f"; {n_improving} of the {n_runs} runs were still improving at their last epoch, so on this set and "
             "recipe the comparison reflects training speed as much as capacity, and a set or recipe that converges "
@@ -211,14 +290,17 @@ def study_page(report: Mapping[str, Any], figures: Mapping[str, str]) -> str:
         f"{report['date']}, {m['cpu_count']} CPUs ({m['cpu']}), torch {m['torch']}, ultralytics {m['ultralytics']}, "
         f"onnxruntime {m['onnxruntime']}.",
         "",
-        "## Architectures: params and compute against the study",
+        "## Architectures: params, compute and model file against the study",
         "",
         f"Ours counted by `yolo_ghost.tools.profiler` at {STUDY_IMGSZ}x{STUDY_IMGSZ}, {STUDY_NC} classes, BatchNorm not folded "
         '(as a thop-style counter sees the model), MACs = FLOPs / 2; the study\'s "flops" are such MACs. Absolute '
-        "MACs depend on what a counter includes, so compute is compared as the ratio to each side's baseline.",
+        "MACs depend on what a counter includes, so compute is compared as the ratio to each side's baseline. Model "
+        f"file: ours is the fp32 `state_dict` at {STUDY_NC} classes as `torch.save` writes it (KiB); the study's is "
+        'the size its table prints ("K").',
         "",
-        '| variant | config | params (M) | study params (M) | MMACs | study "flops" (M) | MAC ratio | study ratio |',
-        "|:---|:---|---:|---:|---:|---:|---:|---:|",
+        '| variant | config | params (M) | study params (M) | MMACs | study "flops" (M) | MAC ratio | study ratio '
+        "| model file (KiB) | study model file (K) |",
+        "|:---|:---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for v in STUDY:
         if v.name not in rows:
@@ -226,37 +308,38 @@ def study_page(report: Mapping[str, Any], figures: Mapping[str, str]) -> str:
         params, mac = costs[v.name]
         out.append(
             f"| {v.name} | `{v.cfg}` | {params / 1e6:.3f} | {v.params_m:.3f} | {mac:.1f} | {v.mflops:.2f} | "
-            f"{mac / base_mac:.3f} | {v.mflops / study_base:.3f} |"
+            f"{mac / base_mac:.3f} | {v.mflops / study_base:.3f} | {files[v.name]:.0f} | {v.file_kb} |"
         )
     out += [
         "",
         f"## Accuracy: the study's CIFAR-10 top-1 and ours on `{s['data']}`",
         "",
-        f"| variant | study top-1 (CIFAR-10) | top-1 (ours) | Δ top-1 vs baseline [95% CI] | top-5 (ours) "
-        f"| MFLOPs @{s['imgsz']} | {head} ms @{s['latency_imgsz']} |",
-        "|:---|---:|---:|---:|---:|---:|---:|",
+        "| variant | study top-1 (CIFAR-10, 1 run) | top-1 (ours) | study Δ vs baseline (1 run) "
+        f"| Δ top-1 vs baseline [95% CI] (ours) | study Δ in our CI | top-5 (ours) | MFLOPs @{s['imgsz']} "
+        f"| {head} ms @{s['latency_imgsz']} |",
+        "|:---|---:|---:|---:|---:|:---|---:|---:|---:|",
     ]
     for v in STUDY:
         if v.name not in rows:
             continue
         r = rows[v.name]
-        d = (r["difference"] or {}).get("top1")
-        published = f"{v.top1:.3f}"
+        base = v.name == "baseline"
+        diff = "baseline" if base else format_interval(ours[v.name].as_dict(), verdict=False)
         lat = r["latency"][head]["median_ms"]
         out.append(
-            f"| {v.name}{f' {STILL_IMPROVING_MARK}' if r.get('still_improving_seeds') else ''} | {published} | "
-            f"{format_mean_std(r, 'top1')} | {format_interval(d, verdict=False) or 'baseline'} | "
+            f"| {v.name}{f' {STILL_IMPROVING_MARK}' if r.get('still_improving_seeds') else ''} | {v.top1:.3f} | "
+            f"{format_mean_std(r, 'top1')} | {'baseline' if base else f'{study_difference(v.name):+.3f}'} | "
+            f"{diff} | {'' if base else INSIDE_WORDS[inside[v.name]]} | "
             f"{format_mean_std(r, 'top5')} | {r['gflops'] * 1e3:.2f} | {lat:.2f} ({r['ratios'][f'latency_{head}']:.2f}x) |"
         )
     improving = [f"{n} (seeds {', '.join(map(str, r['still_improving_seeds']))})" for n, r in rows.items()
                  if r.get("still_improving_seeds")]  # fmt: skip
     out += [
         "",
-        f"Top-1 / top-5: mean ± std over seeds of best.pt on the val split; Δ with Welch's t 95% interval against "
-        f"the baseline; latency: batch 1 at {s['latency_imgsz']}x{s['latency_imgsz']}, BN fused, median of the "
-        f"bench's interleaved rounds, (x) = ratio to the baseline. The study's own figures: "
-        + ", ".join(f"{v.name} {v.top1:.3f}" for v in sorted(STUDY, key=lambda v: -v.top1))
-        + " (CIFAR-10 top-1).",
+        "Top-1 / top-5: mean ± std over seeds of best.pt on the val split; Δ with Welch's t 95% interval against "
+        "the baseline; the study's Δ is its variant's top-1 minus its baseline's, one run each, and *inside* means it "
+        f"lies within our interval; latency: batch 1 at {s['latency_imgsz']}x{s['latency_imgsz']}, BN fused, median "
+        "of the bench's interleaved rounds, (x) = ratio to the baseline.",
         "",
         (
             f"{STILL_IMPROVING_MARK} still improving at the last epoch (val top-1 gained more than 5% of its final "
@@ -272,12 +355,15 @@ def study_page(report: Mapping[str, Any], figures: Mapping[str, str]) -> str:
         "A conclusion is **reproduced** when every claim it makes is confirmed by the 95% Welch interval of the "
         "top-1 difference, **not reproduced** when an interval contradicts one, **not significant** when an "
         f'interval does not decide; "almost no accuracy cost" means at most {EQUIVALENCE_MARGIN:.2f} top-1 below. '
-        "Accuracy on our built-in set, not CIFAR-10: the ranking is what can carry over, not the figures.",
+        "Each claim also says whether the study's own single-run difference lies inside our interval. Accuracy on "
+        "our built-in set, not CIFAR-10: the ranking is what can carry over, not the figures.",
         "",
     ]
-    for c, (verdict, lines) in zip(CONCLUSIONS, verdicts):
-        out.append(f"- *{c.text}*: **{verdict}**")
-        out += [f"  - {line}" for line in lines]
+    for c, j in zip(CONCLUSIONS, judgements):
+        k, n = j.study_inside_count()
+        where = f" (the study's difference inside our interval for {k} of {n} claim{'s' * (n != 1)})" if n else ""
+        out.append(f"- *{c.text}*: **{j.verdict}**{where}")
+        out += [f"  - {line}" for line in j.lines()]
     ratios = ", ".join(
         f"{n} {costs[n][1] / base_mac:.2f} (study {v.mflops / study_base:.2f})"
         for v in STUDY[1:]

@@ -175,7 +175,7 @@ def test_publish_study_writes_the_study_and_our_figures(cls_bench, tmp_path):
     assert "| baseline | 1.264 | 1.263 | 143.9 | 147.79 |" in text.replace(" `shufflenetv2-cls.yaml` |", "")
     assert "0.879" in text  # liteconv's published top-1
     runs = {"baseline": [x["top1"] for x in base["runs"]], "liteconv": [x["top1"] for x in lite["runs"]]}
-    verdict, _ = study_report.judge(CONCLUSIONS[2], runs)
+    verdict = study_report.judge(CONCLUSIONS[2], runs).verdict
     assert f"*{CONCLUSIONS[2].text}*: **{verdict}**" in text
     assert f"*{CONCLUSIONS[0].text}*: **not tested**" in text  # k5 was not in this bench
 
