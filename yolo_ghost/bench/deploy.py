@@ -29,7 +29,7 @@ from yolo_ghost.bench.stats import mean_std, paired_interval
 from yolo_ghost.cfg import ConfigError
 from yolo_ghost.tools.export import export
 from yolo_ghost.tools.latency import LatencyStats, paired_ratio
-from yolo_ghost.tools.quantize import DEFAULT_CALIB_IMAGES
+from yolo_ghost.tools.quantize import DEFAULT_CALIB_IMAGES, Int8Settings
 
 # target -> (export format, INT8)
 DEPLOY_TARGETS: dict[str, tuple[str, bool]] = {
@@ -83,11 +83,8 @@ def export_target(
     """Export checkpoint ``weights`` for ``target`` into ``folder`` at ``imgsz`` (INT8 calibrated on ``data``)."""
     fmt, int8 = DEPLOY_TARGETS[target]
     folder.mkdir(parents=True, exist_ok=True)
-    r = export(
-        weights=weights, out=folder, imgsz=imgsz, format=fmt, int8=int8, data=data if int8 else None,
-        calib_images=deploy["calib_images"], keep_float=deploy["keep_float"] if int8 else (),
-    )  # fmt: skip
-    return r.path
+    q = Int8Settings(data, deploy["calib_images"], tuple(deploy["keep_float"])) if int8 else None
+    return export(weights=weights, out=folder, imgsz=imgsz, format=fmt, int8=q).path
 
 
 def score_targets(

@@ -62,14 +62,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Export, check and print where the file went."""
+    from yolo_ghost.cfg import ConfigError
     from yolo_ghost.tools.export import export
-    from yolo_ghost.tools.quantize import DEFAULT_CALIB_IMAGES
+    from yolo_ghost.tools.quantize import DEFAULT_CALIB_IMAGES, Int8Settings
+
+    if not args.int8 and (args.data or args.calib_images or args.keep_float or args.per_channel):
+        raise ConfigError("--data, --calib-images, --keep-float and --per-channel set up an INT8 export; add --int8")
+    if args.int8 and not args.data:
+        raise ConfigError("--int8 needs --data: the dataset whose training images calibrate the INT8 ranges")
+    int8 = (
+        Int8Settings(args.data, args.calib_images or DEFAULT_CALIB_IMAGES, tuple(args.keep_float), args.per_channel)
+        if args.int8
+        else None
+    )
 
     r = export(
         weights=args.weights, cfg=args.cfg, out=args.out, imgsz=args.img, format=args.format, opset=args.opset,
-        dynamic=args.dynamic_batch, check=not args.no_check, trust_checkpoint=args.trust_checkpoint, int8=args.int8,
-        data=args.data, calib_images=args.calib_images or DEFAULT_CALIB_IMAGES, keep_float=args.keep_float,
-        per_channel=args.per_channel,
+        dynamic=args.dynamic_batch, check=not args.no_check, trust_checkpoint=args.trust_checkpoint, int8=int8,
     )  # fmt: skip
     batch = "dynamic batch and size" if r.dynamic else "batch 1"
     if r.max_rel_err is not None and r.int8:

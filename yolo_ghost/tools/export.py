@@ -17,7 +17,7 @@ import os
 import shutil
 import tempfile
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from torch import nn
 from yolo_ghost.cfg import ConfigError
 from yolo_ghost.models.checkpoint import checkpoint_imgsz, trusted
 from yolo_ghost.models.yolo import build_model, load_checkpoint, model_task
-from yolo_ghost.tools.quantize import DEFAULT_CALIB_IMAGES, INT8_FORMATS, quantize_export
+from yolo_ghost.tools.quantize import INT8_FORMATS, Int8Settings, quantize_export
 from yolo_ghost.utils.atomic import atomic_write
 
 INPUT_NAME = "images"
@@ -340,11 +340,7 @@ def export(
     dynamic: bool = False,
     check: bool = True,
     trust_checkpoint: bool = False,
-    int8: bool = False,
-    data: str | Path | None = None,
-    calib_images: int = DEFAULT_CALIB_IMAGES,
-    keep_float: Sequence[str] = (),
-    per_channel: bool = False,
+    int8: Int8Settings | None = None,
 ) -> ExportResult:
     """Export a checkpoint (``weights``) or a freshly built config (``cfg``) with the ultralytics exporter, and check
     the file against PyTorch in its runtime.
@@ -366,19 +362,14 @@ def export(
             than ``PARITY_RTOL``; formats without a runtime here are exported unchecked.
         trust_checkpoint: load a checkpoint needing types outside the allow-list of ``yolo_ghost.models.checkpoint``
             (runs code from the file).
-        int8: quantize to INT8 after the fp32 export (``onnx``: ONNX Runtime static quantization; ``openvino``:
-            NNCF), calibrated on ``data``'s training split (``yolo_ghost.tools.quantize``). The default name gains
-            ``_int8`` (``best_int8.onnx``, ``best_int8_openvino_model/``). The check then measures the deviation
-            from PyTorch and reports it instead of failing.
-        data: the dataset whose training images calibrate INT8 (required with ``int8``).
-        calib_images: calibration images.
-        keep_float: layer types kept in floating point: ``depthwise`` and/or block names (``GhostConv``, ...).
-        per_channel: one INT8 scale per output channel of each weight (ONNX Runtime; NNCF's MIXED preset already
-            uses per-channel weight scales).
+        int8: quantize to INT8 after the fp32 export, as these settings say (``onnx``: ONNX Runtime static
+            quantization; ``openvino``: NNCF; calibrated on the dataset's training split, ``yolo_ghost.tools.quantize``).
+            The default name gains ``_int8`` (``best_int8.onnx``, ``best_int8_openvino_model/``). The check then
+            measures the deviation from PyTorch and reports it instead of failing.
 
     Raises:
-        ConfigError: no or both sources, an unknown format, a missing or refused checkpoint, a bad config, INT8
-            without ``data`` or for a format without an INT8 path here.
+        ConfigError: no or both sources, an unknown format, a missing or refused checkpoint, a bad config, INT8 for
+            a format without an INT8 path here.
     """
     from ultralytics import YOLO
 
@@ -389,10 +380,6 @@ def export(
         raise ConfigError(f"export: unknown format {format!r}; the CPU formats are {', '.join(formats)}")
     if int8 and format not in INT8_FORMATS:
         raise ConfigError(f"--int8: supported for --format {' and '.join(INT8_FORMATS)}, not {format!r}")
-    if int8 and data is None:
-        raise ConfigError("--int8 needs --data: the dataset whose training images calibrate the INT8 ranges")
-    if not int8 and (keep_float or per_channel):
-        raise ConfigError("--keep-float and --per-channel only apply to an INT8 export; add --int8")
     if weights is not None:
         model = load_checkpoint(weights, trust=trust_checkpoint)
         if imgsz is None:
@@ -428,10 +415,7 @@ def export(
         quant = None
         if int8:
             fp32, written = written, Path(tmp) / f"{src.stem}{suffix}"
-            quant = quantize_export(
-                format, fp32, written, model, data, imgsz, images=calib_images, keep_float=keep_float,
-                per_channel=per_channel,
-            )  # fmt: skip
+            quant = quantize_export(format, fp32, written, model, imgsz, int8)
         err_abs = err_rel = None
         if check and runtime_available(format):
             err_abs, err_rel = check_export(model, written, format, imgsz, batches=(1, 2) if dynamic else (1,))

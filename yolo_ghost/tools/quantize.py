@@ -17,9 +17,11 @@ quantizers by its MIXED preset (symmetric weights, asymmetric activations), as t
 
 from __future__ import annotations
 
+import ast
 import itertools
 import shutil
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,38 @@ DEPTHWISE = "depthwise"
 INT8_FORMATS = ("onnx", "openvino")
 # Calibration images by default: NNCF's default subset size, and the number ultralytics recommends.
 DEFAULT_CALIB_IMAGES = 300
+
+
+# ONNX Runtime's activation type: unsigned activations with signed weights (U8S8) run its VNNI / AVX2 kernels; signed
+# ones (S8S8, its default for QDQ) ran 2.2x slower than U8S8 on the development CPU (AVX-512 VNNI) for a nano model at
+# 160 px (benchmarks/int8_settings.py).
+ONNX_ACTIVATIONS = ("u8", "s8")
+
+
+@dataclass(frozen=True)
+class Int8Settings:
+    """How an export is quantized to INT8.
+
+    Attributes:
+        data: the dataset whose training images calibrate the ranges (a YAML or ``shapes``).
+        calib_images: calibration images.
+        keep_float: layer types left in floating point: ``depthwise`` and/or block class names.
+        per_channel: ONNX Runtime: one weight scale per output channel (NNCF's MIXED preset always has them).
+        activations: ONNX Runtime's activation type, ``u8`` (default) or ``s8``.
+    """
+
+    data: str | Path
+    calib_images: int = DEFAULT_CALIB_IMAGES
+    keep_float: tuple[str, ...] = ()
+    per_channel: bool = False
+    activations: str = "u8"
+
+    def __post_init__(self) -> None:
+        if type(self.calib_images) is not int or self.calib_images < 1:
+            raise ConfigError(f"--calib-images {self.calib_images!r}: give at least 1 calibration image")
+        if self.activations not in ONNX_ACTIVATIONS:
+            raise ConfigError(f"INT8 activations {self.activations!r}: choose {' or '.join(ONNX_ACTIVATIONS)}")
+        object.__setattr__(self, "keep_float", tuple(self.keep_float))
 
 
 def float_modules(model: nn.Module, keep_float: Iterable[str] = ()) -> list[str]:
@@ -86,8 +120,15 @@ def calibration_batches(
 
 
 def _module_of_onnx(node_name: str) -> str:
-    """``/model.3/cv1/conv/Conv`` -> ``model.3.cv1.conv`` (torch.onnx names nodes by their module path)."""
-    return ".".join(node_name.strip("/").split("/")[:-1])
+    """``/model.3/m/m.0/cv1/conv/Conv`` -> ``model.3.m.0.cv1.conv``: torch.onnx names a node by its module scopes, a
+    container's child as ``<container>.<index>`` after the container's own scope."""
+    out: list[str] = []
+    for seg in node_name.strip("/").split("/")[:-1]:
+        if out and seg.startswith(f"{out[-1]}."):
+            out[-1] = seg
+        else:
+            out.append(seg)
+    return ".".join(out)
 
 
 def _module_of_openvino(op_name: str) -> str:
@@ -101,7 +142,13 @@ def _inside(module: str, prefixes: Sequence[str]) -> bool:
 
 
 def quantize_onnx(
-    src: Path, dst: Path, batches: Sequence[np.ndarray], modules: Sequence[str], depthwise: bool, per_channel: bool
+    src: Path,
+    dst: Path,
+    batches: Sequence[np.ndarray],
+    modules: Sequence[str],
+    depthwise: bool,
+    per_channel: bool,
+    activations: str = "u8",
 ) -> list[str]:
     """Quantize the convolutions of ``src`` to INT8 (ONNX Runtime static quantization, QDQ) into ``dst``, keeping
     the convolutions inside ``modules`` (and, with ``depthwise``, every depthwise one) in fp32; the metadata of
@@ -129,13 +176,14 @@ def quantize_onnx(
 
     quantize_static(
         str(src), str(dst), Reader(), quant_format=QuantFormat.QDQ, op_types_to_quantize=["Conv"],
-        nodes_to_exclude=keep, per_channel=per_channel, activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
+        nodes_to_exclude=keep, per_channel=per_channel, weight_type=QuantType.QInt8,
+        activation_type=QuantType.QUInt8 if activations == "u8" else QuantType.QInt8,
     )  # fmt: skip
     out = onnx.load(str(dst))
     del out.metadata_props[:]
     for p in proto.metadata_props:  # quantize_static drops the metadata the ultralytics backend reads
         entry = out.metadata_props.add()
-        entry.key, entry.value = p.key, p.value.replace("'int8': False", "'int8': True")
+        entry.key, entry.value = p.key, (str(_int8_args(ast.literal_eval(p.value))) if p.key == "args" else p.value)
     onnx.save(out, str(dst))
     return keep
 
@@ -172,40 +220,44 @@ def quantize_openvino(
     ov.save_model(q, str(dst / xml.name), compress_to_fp16=False)
     meta = src / "metadata.yaml"
     if meta.is_file():
-        text = meta.read_text(encoding="utf-8").replace("int8: false", "int8: true")
-        (dst / "metadata.yaml").write_text(text, encoding="utf-8")
+        from ultralytics.utils import YAML
+
+        d = YAML.load(meta)
+        d["args"] = _int8_args(d.get("args") or {})
+        YAML.save(dst / "metadata.yaml", d)
     return keep
 
 
+def _int8_args(args: dict[str, Any]) -> dict[str, Any]:
+    """The exporter's recorded arguments, saying the file is INT8 as its own INT8 exports do (``quantize: 8``)."""
+    return {**args, "quantize": 8}
+
+
 def quantize_export(
-    fmt: str,
-    src: Path,
-    dst: Path,
-    model: nn.Module,
-    data: str | Path,
-    imgsz: int,
-    *,
-    images: int = DEFAULT_CALIB_IMAGES,
-    keep_float: Iterable[str] = (),
-    per_channel: bool = False,
+    fmt: str, src: Path, dst: Path, model: nn.Module, imgsz: int, settings: Int8Settings
 ) -> dict[str, Any]:
-    """INT8 copy ``dst`` of the fp32 export ``src`` (``fmt`` ``onnx`` or ``openvino``) of ``model``, calibrated on
-    ``images`` training images of ``data`` at ``imgsz``. Returns what was done: ``{"calib_images", "keep_float",
-    "float_ops"}``.
+    """INT8 copy ``dst`` of the fp32 export ``src`` (``fmt`` ``onnx`` or ``openvino``) of ``model``, calibrated at
+    ``imgsz`` as ``settings`` say. Returns what was done: the settings, the calibration images used and the number of
+    operations kept in floating point.
 
     Raises:
         ConfigError: another format, or a ``keep_float`` name this model lacks.
     """
     if fmt not in INT8_FORMATS:
         raise ConfigError(f"--int8: supported for --format {' and '.join(INT8_FORMATS)}, not {fmt!r}")
-    keep_float = list(keep_float)
-    modules = float_modules(model, keep_float)
-    batches = calibration_batches(model, data, imgsz, images)
-    depthwise = DEPTHWISE in keep_float
+    modules = float_modules(model, settings.keep_float)
+    batches = calibration_batches(model, settings.data, imgsz, settings.calib_images)
+    depthwise = DEPTHWISE in settings.keep_float
     if fmt == "onnx":
-        kept = quantize_onnx(src, dst, batches, modules, depthwise, per_channel)
+        kept = quantize_onnx(src, dst, batches, modules, depthwise, settings.per_channel, settings.activations)
     else:
         if dst.exists():
             shutil.rmtree(dst)
         kept = quantize_openvino(src, dst, batches, modules, depthwise)
-    return {"calib_images": len(batches), "keep_float": keep_float, "float_ops": len(kept)}
+    return {
+        "calib_images": len(batches),
+        "keep_float": list(settings.keep_float),
+        "per_channel": settings.per_channel,
+        "activations": settings.activations,
+        "float_ops": len(kept),
+    }
