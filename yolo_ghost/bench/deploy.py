@@ -92,19 +92,16 @@ def score_targets(
 ) -> dict[str, dict[str, float]]:
     """The deployed scores of one run: ``{target: metrics}`` for every target of ``settings["deploy"]`` that the run
     has not recorded yet, each exported from the run's checkpoint into ``folder/<target>`` and scored by ``score``
-    (the bench task's scorer) as the checkpoint was. Targets already recorded are kept as they are.
-
-    Raises:
-        ConfigError: the run's checkpoint is gone (a bench kept without its weights cannot be deployed again).
+    (the bench task's scorer) as the checkpoint was. Targets already recorded are kept as they are; a run whose
+    checkpoint is gone (a bench kept without its weights) is left undeployed, with a warning, and the report's
+    deployed rows then count only the runs that were.
     """
     deploy = settings["deploy"]
     done = dict(run.get("deploy") or {})
     todo = [t for t in deploy["targets"] if t not in done]
     if todo and not Path(run["weights"]).is_file():
-        raise ConfigError(
-            f"--deploy: {run['weights']} is gone; deploying needs each run's checkpoint (train the bench again "
-            "with --deploy, or resume it where its train/ folder was kept)"
-        )
+        print(f"bench: {run['weights']} is gone; seed {run['seed']} is not deployed ({', '.join(todo)})")
+        return done
     for t in todo:
         path = export_target(run["weights"], t, folder / t / "export", settings["imgsz"], settings["data"], deploy)
         done[t] = score(str(path), settings["data"], settings["imgsz"], folder / t / "val")
