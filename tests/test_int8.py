@@ -236,3 +236,4 @@ def test_bench_deploy_agrees_with_scoring_the_files_by_hand(files, tmp_path):
     assert rows[("yolov5n", "onnx-int8")]["latency_ratio"] == 1.0
     md = (tmp_path / "b" / "bench.md").read_text()
     assert "### Deployed models" in md and md.count("| onnx-int8 |") == 2
+    assert (tmp_path / "b" / "pareto-openvino-int8.png").stat().st_size > 10_000

@@ -312,6 +312,24 @@ def write_report(report: dict[str, Any], run_dir: str | Path) -> dict[str, Path]
         score=key,
         score_label=metric,
     )
+    for target in dict.fromkeys(d["target"] for d in report.get("deploy") or []):
+        # what a user deploys: the file's own mAP against the file's own latency, one figure per deploy target
+        params = {r["name"]: r["params"] for r in report["rows"]}
+        deployed = [
+            {"name": d["name"], "params": params[d["name"]], key: d[key], f"{key}_std": d[f"{key}_std"],
+             "latency_ms": d["latency_ms"]}
+            for d in report["deploy"]
+            if d["target"] == target
+        ]  # fmt: skip
+        paths[f"png-{target}"] = plot_pareto(
+            deployed,
+            run_dir / f"pareto-{target}.png",
+            costs=(("latency_ms", f"{target} latency, ms @{s['latency_imgsz']}"),),
+            baseline=report["baseline"],
+            title=f"{s['data']}: {metric} vs latency, as deployed ({target})",
+            score=key,
+            score_label=f"{metric} of the {target} file",
+        )
     runs = [{"name": r["name"], **run} for r in report["rows"] for run in r["runs"] if run.get("curve")]
     if runs:
         paths["curves"] = plot_curves(
