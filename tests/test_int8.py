@@ -234,6 +234,7 @@ def test_bench_deploy_agrees_with_scoring_the_files_by_hand(files, tmp_path):
             assert d["drop"]["diff"] == pytest.approx(by_hand - run["map50_95"], abs=1e-9)
             assert d["latency_ms"] > 0 and row["latency"][t]["runs"] == 2
     assert rows[("yolov5n", "onnx-int8")]["latency_ratio"] == 1.0
+    assert rows[("yolov5n", "onnx-int8")]["fp32_latency_ratio"] is None  # no fp32 file deployed to compare with
     md = (tmp_path / "b" / "bench.md").read_text()
     assert "### Deployed models" in md and md.count("| onnx-int8 |") == 2
     assert (tmp_path / "b" / "pareto-openvino-int8.png").stat().st_size > 10_000

@@ -134,12 +134,8 @@ def deploy_rows(rows: Sequence[Mapping[str, Any]], settings: Mapping[str, Any], 
             deployed = [x["deploy"][t][headline] for x in runs]
             own = [x[headline] for x in runs]
             lat_d, base_d = (r.get("latency") or {}).get(t), (base.get("latency") or {}).get(t)
+            fp32_d = (r.get("latency") or {}).get(_fp32_target(t)) if t != _fp32_target(t) else None
             lat = lat_d["median_ms"] if lat_d else None
-            ratio = (
-                paired_ratio(LatencyStats.from_dict(lat_d), LatencyStats.from_dict(base_d))
-                if lat_d and base_d
-                else None
-            )
             mean, std = mean_std(deployed)
             out.append(
                 {
@@ -151,10 +147,22 @@ def deploy_rows(rows: Sequence[Mapping[str, Any]], settings: Mapping[str, Any], 
                     "drop": paired_interval(deployed, own).as_dict(),
                     "latency_ms": lat,
                     "baseline": base_name,
-                    "latency_ratio": ratio,
+                    "latency_ratio": _ratio(lat_d, base_d),
+                    "fp32_latency_ratio": _ratio(lat_d, fp32_d),
                 }
             )
     return out
+
+
+def _fp32_target(target: str) -> str:
+    """The fp32 file of the same runtime (``openvino-int8`` -> ``openvino``)."""
+    fmt, _ = DEPLOY_TARGETS[target]
+    return next(t for t, (f, q) in DEPLOY_TARGETS.items() if f == fmt and not q)
+
+
+def _ratio(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> float | None:
+    """The median of per-round latency ratios of two timed files, when both were timed."""
+    return paired_ratio(LatencyStats.from_dict(a), LatencyStats.from_dict(b)) if a and b else None
 
 
 def format_deploy(report: Mapping[str, Any]) -> str:
@@ -165,17 +173,19 @@ def format_deploy(report: Mapping[str, Any]) -> str:
     lines = [
         "### Deployed models",
         "",
-        f"| model | target | mAP50-95 | Δ vs own fp32 checkpoint [95% CI] | ms @{s['latency_imgsz']} | vs | latency ratio |",
-        "|:---|:---|---:|---:|---:|:---|---:|",
+        f"| model | target | mAP50-95 | Δ vs own fp32 checkpoint [95% CI] | ms @{s['latency_imgsz']} | vs own fp32 file "
+        "| vs | latency ratio |",
+        "|:---|:---|---:|---:|---:|---:|:---|---:|",
     ]
     for r in report["deploy"]:
         drop = r["drop"]
         ci = f" [{drop['low']:+.4f}, {drop['high']:+.4f}]" if drop["low"] is not None else ""
         lat = f"{r['latency_ms']:.2f}" if r["latency_ms"] else "-"
         ratio = f"{r['latency_ratio']:.2f}x" if r["latency_ratio"] else "-"
+        own = f"{r['fp32_latency_ratio']:.2f}x" if r["fp32_latency_ratio"] else "-"
         lines.append(
             f"| {r['name']} | {r['target']} | {r['map50_95']:.4f} ± {r['map50_95_std']:.4f} | "
-            f"{drop['diff']:+.4f}{ci} | {lat} | {r['baseline']} | {ratio} |"
+            f"{drop['diff']:+.4f}{ci} | {lat} | {own} | {r['baseline']} | {ratio} |"
         )
     lines += [
         "",
@@ -184,6 +194,7 @@ def format_deploy(report: Mapping[str, Any]) -> str:
         f"INT8: post-training, calibrated on {d['calib_images']} training images; the head's decode kept in floating "
         f"point, and these layer types too: {keep}. Latency: the file exported at {s['latency_imgsz']} px from the "
         "first seed, timed in the same interleaved rounds as the table above, in its runtime's defaults (OpenVINO: "
-        "latency hint, its own inference precision); ratio = median of per-round ratios to the `vs` row's same target.",
+        "latency hint, its own inference precision); ratios = median of per-round ratios, to the same model's fp32 file in "
+        "the same runtime (when deployed) and to the `vs` row's same target.",
     ]
     return "\n".join(lines)
