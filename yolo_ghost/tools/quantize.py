@@ -23,6 +23,7 @@ import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,7 @@ from torch import nn
 
 from yolo_ghost.cfg import ConfigError
 from yolo_ghost.data.resolve import check_splits, resolve_data
+from yolo_ghost.models.yolo import model_task
 
 # The layer type that names every depthwise convolution (groups == input channels > 1) in ``keep_float``.
 DEPTHWISE = "depthwise"
@@ -112,7 +114,7 @@ def calibration_batches(
     data = resolve_data(data)
     check_splits(data, (split,))
     exporter = Exporter(overrides={"data": str(data), "imgsz": imgsz, "batch": 1, "split": split, "format": "onnx"})
-    exporter.model = model
+    exporter.model = SimpleNamespace(task=model_task(getattr(model, "yaml", None) or {}))  # all the loader reads
     exporter.imgsz = (imgsz, imgsz)
     loader = exporter.get_int8_calibration_dataloader(prefix="INT8:")
     n = min(images, len(loader.dataset))
