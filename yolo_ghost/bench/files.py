@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from yolo_ghost.bench.deploy import check_deploy
-from yolo_ghost.bench.tasks import TASKS, BenchTask, get_bench_task, model_name
+from yolo_ghost.bench.tasks import TASKS, BenchTask, bench_rows, get_bench_task, model_name
 from yolo_ghost.cfg import ConfigError
 from yolo_ghost.cfg.errors import one_line
 from yolo_ghost.cfg.limits import check_limit
@@ -104,6 +104,7 @@ def check_settings(settings: Any, where: str, available: list[str] | None = None
         raise ConfigError(
             f"{where}: weights must list one checkpoint per config ({len(cfgs)}), got {len(s['weights'])}"
         )
+    names = [row for row, _, _ in bench_rows(cfgs, _distill(s, names, task, where))]  # with the distilled rows
     _str(s, "data", where)
     if not isinstance(s.get("device"), str):  # '' is a device too: the first CUDA device, else the CPU
         raise ConfigError(f"{where}: device must be a string ('', 'cpu', '0', ...), got {s.get('device')!r}")
@@ -148,6 +149,21 @@ def check_settings(settings: Any, where: str, available: list[str] | None = None
         task.check_hyp(s["hyp"], f"{where}: hyp")
     check_deploy(s.get("deploy"), where)
     return s
+
+
+def _distill(s: Mapping[str, Any], names: list[str], task: BenchTask, where: str) -> dict[str, str]:
+    """A bench's recorded ``distill`` (``{config name: teacher checkpoint}``), checked; ``{}`` when it has none."""
+    d = s.get("distill") or {}
+    if not isinstance(d, dict) or not all(isinstance(v, str) and v for v in d.values()):
+        raise ConfigError(f"{where}: distill must be a dict of config name: teacher checkpoint, got {d!r}")
+    for name in d:
+        if name not in names:
+            raise ConfigError(f"{where}: distill: {name!r} is not a config of this bench ({', '.join(names)})")
+    if d and task.name != "detect":
+        raise ConfigError(f"{where}: distill: only detectors train with a teacher; this bench is a {task.kind} bench")
+    if d and s.get("weights") is not None:
+        raise ConfigError(f"{where}: distill needs training; a bench of given weights trains nothing")
+    return d
 
 
 def check_run(run: Any, where: str, task: BenchTask, seed: int) -> dict[str, Any]:
@@ -206,9 +222,9 @@ def read_bench_folder(run_dir: Path, available: list[str] | None = None) -> tupl
     check_report_file(run_dir / "bench.json")
     task = get_bench_task(settings.get("task"))
     runs = {}
-    for cfg in settings["cfgs"]:
+    for name, _, _ in bench_rows(settings["cfgs"], settings.get("distill")):
         for seed in settings.get("seeds") or [settings["seed"]]:
-            path = run_dir / "results" / model_name(cfg) / f"seed{seed}.json"
+            path = run_dir / "results" / name / f"seed{seed}.json"
             if path.is_file():
                 runs[path] = read_run(path, task, seed)
             elif path.exists() or path.is_symlink():

@@ -37,9 +37,10 @@ from yolo_ghost.bench.deploy import check_deploy, latency_files, score_targets
 from yolo_ghost.bench.files import check_settings, read_bench_folder
 from yolo_ghost.bench.report import format_markdown, make_report, write_report
 from yolo_ghost.bench.stats import mean_std
-from yolo_ghost.bench.tasks import BenchTask, bench_task_of, get_bench_task, model_name
+from yolo_ghost.bench.tasks import BenchTask, bench_rows, bench_task_of, get_bench_task, model_name
 from yolo_ghost.cfg import ConfigError
 from yolo_ghost.engine.curves import training_curve
+from yolo_ghost.engine.detect.train import check_teacher
 from yolo_ghost.engine.run_dir import next_run_dir
 from yolo_ghost.engine.trainer import training_finished
 from yolo_ghost.models.checkpoint import read_checkpoint
@@ -88,6 +89,27 @@ def _check_inputs(cfgs: Sequence[str], weights: Sequence[str] | None, data: str 
     return task
 
 
+def _check_distill(
+    cfgs: Sequence[str], distill: Mapping[str, str], weights: Sequence[str] | None, task: BenchTask
+) -> dict[str, str]:
+    """``--distill``'s ``{config: teacher}`` as ``{config name: absolute teacher path}``, each teacher checked against
+    its student (``yolo_ghost.engine.detect.train.check_teacher``) before the bench makes its folder."""
+    if not distill:
+        return {}
+    if task.name != "detect":
+        raise ConfigError("bench: --distill trains detectors with a teacher; these configs are classifiers")
+    if weights is not None:
+        raise ConfigError("bench: --distill needs training; with --weights each config is one given checkpoint")
+    by_name = {model_name(c): c for c in cfgs}
+    out = {}
+    for cfg, teacher in distill.items():
+        name = model_name(cfg)
+        if name not in by_name:
+            raise ConfigError(f"bench: --distill {cfg}={teacher}: {cfg} is not one of --cfg ({', '.join(by_name)})")
+        out[name] = check_teacher(teacher, build_model(by_name[name]))
+    return out
+
+
 def run_bench(
     cfgs: Sequence[str],
     *,
@@ -101,6 +123,7 @@ def run_bench(
     seed: int = 0,
     seeds: int = 1,
     pairs: Mapping[str, str] | None = None,
+    distill: Mapping[str, str] | None = None,
     project: str | Path = DEFAULT_PROJECT,
     name: str = "exp",
     exist_ok: bool = False,
@@ -128,6 +151,9 @@ def run_bench(
         seed, seeds: every config is trained ``seeds`` times, with seeds ``seed``, ``seed + 1``, ...
         pairs: ``{row name: baseline row name}`` for rows compared with another row than the first (Ghost-s with
             stock s); names are config file stems.
+        distill: ``{config name: teacher checkpoint}``: each named config gets a second row, ``NAME+distill``
+            (``yolo_ghost.bench.tasks.bench_rows``), trained with that teacher (``train --distill``); the teacher is
+            checked before the bench folder is made and recorded in ``settings.json``.
         weights: one checkpoint per config to evaluate instead of training it.
         project, name, exist_ok: the bench folder is ``project/name`` (numbered unless ``exist_ok``).
         resume: ``True`` (the newest bench under ``project``) or a bench folder: continue it with its recorded
@@ -167,10 +193,11 @@ def run_bench(
     else:
         cfgs = [str(c) for c in cfgs]
         task = _check_inputs(cfgs, weights, data, seeds)
+        distill = _check_distill(cfgs, distill or {}, weights, task)
         if deploy_settings is not None and task.name != "detect":
             raise ConfigError("bench: --deploy scores detectors; these configs are classifiers")
         data = data or task.default_data
-        names = [model_name(c) for c in cfgs]
+        names = [row for row, _, _ in bench_rows(cfgs, distill)]
         for row, base in (pairs or {}).items():
             if row not in names or base not in names or row == base:
                 raise ConfigError(
@@ -200,6 +227,7 @@ def run_bench(
             "seed": seed,
             "seeds": [seed + k for k in range(seeds)],
             "baselines": dict(pairs or {}),
+            "distill": distill,
             "latency_imgsz": lat_img,
             "latency_rounds": latency_rounds,
             "latency_warmup": latency_warmup,
@@ -217,11 +245,11 @@ def run_bench(
     results_dir.mkdir(exist_ok=True)
 
     seed_list = settings.get("seeds") or [settings["seed"]]  # a bench folder from before --seeds has one
-    n_runs, done = len(settings["cfgs"]) * len(seed_list), 0
+    row_specs = bench_rows(settings["cfgs"], settings.get("distill"))
+    n_runs, done = len(row_specs) * len(seed_list), 0
     rows = []
-    for k, cfg in enumerate(settings["cfgs"]):
-        stem = model_name(cfg)
-        ckpt = settings["weights"][k] if settings["weights"] else None
+    for stem, cfg, teacher in row_specs:
+        ckpt = settings["weights"][settings["cfgs"].index(cfg)] if settings["weights"] else None
         runs = []
         for s in seed_list:
             done += 1
@@ -231,7 +259,7 @@ def run_bench(
                 run = finished[out]
             else:
                 print(f"bench: [{done}/{n_runs}] {stem} seed {s}")
-                run = _train_and_score(task, cfg, ckpt, settings, run_dir, s)
+                run = _train_and_score(task, cfg, ckpt, settings, run_dir, s, stem, teacher)
                 out.parent.mkdir(parents=True, exist_ok=True)
                 write_json_atomic(out, run)
             if settings.get("deploy"):
@@ -240,7 +268,7 @@ def run_bench(
                     run = {**run, "deploy": deployed}
                     write_json_atomic(out, run)
             runs.append(run)
-        rows.append(_config_row(cfg, runs, settings))
+        rows.append(_config_row(cfg, runs, settings, stem))
 
     models = {r["name"]: _model_of(r["cfg"], r["runs"][0]) for r in rows}
     artifacts = {
@@ -268,14 +296,22 @@ def run_bench(
 
 
 def _train_and_score(
-    task: BenchTask, cfg: str, ckpt: str | None, settings: dict[str, Any], run_dir: Path, seed: int
+    task: BenchTask,
+    cfg: str,
+    ckpt: str | None,
+    settings: dict[str, Any],
+    run_dir: Path,
+    seed: int,
+    name: str | None = None,
+    teacher: str | None = None,
 ) -> dict[str, Any]:
     """Train one config with one seed (or take its checkpoint), then score it on the val split (``task.score``).
+    ``name`` is the row's (default: the config's), ``teacher`` the checkpoint a distilled row learns from.
 
     Returns the run's record: its seed, checkpoint, training time, the task's metrics, and (for a training) the
     per-epoch val curve with the plateau verdict of its headline metric.
     """
-    stem = model_name(cfg)
+    stem = name or model_name(cfg)
     train_seconds, track = None, {}
     if ckpt is None:
         train_dir = run_dir / "train" / stem / f"seed{seed}"
@@ -287,6 +323,7 @@ def _train_and_score(
             task.train(
                 cfg, **recipe, hyp=settings.get("hyp"), seed=seed, project=train_dir.parent, name=train_dir.name,
                 exist_ok=True, resume=last if last.is_file() else False, plots=False,
+                **({"distill": teacher} if teacher else {}),
             )  # fmt: skip
             train_seconds = round(time.time() - t0, 1)
         ckpt = str(best if best.is_file() else last)
@@ -315,11 +352,14 @@ def _model_of(cfg: str, run: dict[str, Any]) -> torch.nn.Module:
     return build_model(cfg, nc=run["nc"])
 
 
-def _config_row(cfg: str, runs: Sequence[dict[str, Any]], settings: dict[str, Any]) -> dict[str, Any]:
-    """One config's row: its runs, their mean and standard deviation, and the profile of its (first) model."""
+def _config_row(
+    cfg: str, runs: Sequence[dict[str, Any]], settings: dict[str, Any], name: str | None = None
+) -> dict[str, Any]:
+    """One row (``name``, default the config's): its runs, their mean and standard deviation, and the profile of its
+    (first) model."""
     prof = profile_model(_model_of(cfg, runs[0]), imgsz=settings["imgsz"])
     row: dict[str, Any] = {
-        "name": model_name(cfg),
+        "name": name or model_name(cfg),
         "cfg": cfg,
         "weights": runs[0]["weights"],  # the checkpoint timed for latency (weights do not change the graph)
         "trained_here": settings["weights"] is None,

@@ -169,6 +169,23 @@ def model_name(cfg: str | Path) -> str:
     return Path(str(cfg)).stem
 
 
+# The row of a config trained with a teacher (`bench --distill CFG=TEACHER.pt`) is the config's name with this suffix.
+DISTILLED = "+distill"
+
+
+def bench_rows(cfgs: Sequence[str], distill: Mapping[str, str] | None = None) -> list[tuple[str, str, str | None]]:
+    """The rows of a bench in report order, as ``(row name, config, teacher checkpoint or None)``: each config's own
+    row, followed by its distilled row (``yolov5n-ghost+distill``) when ``distill`` (``{config name: teacher}``)
+    names it, so that one bench holds a config with and without its teacher."""
+    rows: list[tuple[str, str, str | None]] = []
+    for cfg in cfgs:
+        name = model_name(cfg)
+        rows.append((name, cfg, None))
+        if distill and name in distill:
+            rows.append((name + DISTILLED, cfg, distill[name]))
+    return rows
+
+
 def get_bench_task(name: str | None) -> BenchTask:
     """The task named ``name``; ``None`` (a bench folder from before classifiers) is ``detect``."""
     try:

@@ -14,6 +14,7 @@ EXAMPLES = """examples:
   yolo-ghost bench --cfg yolov5n.yaml yolov5n-ghost.yaml --seeds 3       # shapes, the dataset's recipe
   yolo-ghost bench --cfg yolov5s.yaml yolov5s-ghost.yaml --data coco128.yaml --epochs 30 --img 320
   yolo-ghost bench --cfg yolov5n.yaml yolov5n-ghost.yaml --weights a.pt b.pt  # evaluate, no training
+  yolo-ghost bench --cfg yolov5n.yaml yolov5n-ghost.yaml --distill yolov5n-ghost=yolov5s.pt  # adds yolov5n-ghost+distill
   yolo-ghost bench --resume runs/bench/exp                               # continue an interrupted bench
   yolo-ghost bench --resume runs/bench/exp --deploy onnx-int8 openvino-int8  # score and time deployed files
 
@@ -54,6 +55,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--pair", nargs="+", default=[], metavar="NAME=BASE",
         help="compare row NAME with row BASE instead of the first config, e.g. yolov5s-ghost=yolov5s",
     )  # fmt: skip
+    p.add_argument(
+        "--distill", nargs="+", default=[], metavar="CFG=TEACHER.pt",
+        help="also train config CFG with a teacher (train --distill), as a row of its own named CFG+distill, e.g. "
+        "yolov5n-ghost=runs/train/yolov5s/weights/best.pt",
+    )  # fmt: skip
     options.add_run_folder(p, DEFAULT_PROJECT, what="bench")
     options.add_resume(p, what="bench")
     options.add_trust_checkpoint(p)
@@ -85,6 +91,9 @@ def run(args: argparse.Namespace) -> int:
     pairs = dict(item.split("=", 1) for item in args.pair if "=" in item)
     if len(pairs) != len(args.pair):
         raise ConfigError("--pair takes NAME=BASE, e.g. yolov5s-ghost=yolov5s")
+    distill = dict(item.split("=", 1) for item in args.distill if "=" in item)
+    if len(distill) != len(args.distill):
+        raise ConfigError("--distill takes CFG=TEACHER.pt once per config, e.g. yolov5n-ghost=yolov5s.pt")
     # refuse a config that does not build, or an unusable or unsafe checkpoint, before the bench makes its folder
     for c in args.cfg or []:
         build_model(c)
@@ -95,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
             run_bench(
                 args.cfg or [], data=args.data, epochs=args.epochs, imgsz=args.img, batch=args.batch_size,
                 weights=args.weights, device=args.device, workers=args.workers, seed=args.seed, seeds=args.seeds,
-                pairs=pairs, project=args.project, name=args.name, exist_ok=args.exist_ok, resume=args.resume,
+                pairs=pairs, distill=distill,
+                project=args.project, name=args.name, exist_ok=args.exist_ok, resume=args.resume,
                 latency_imgsz=args.latency_img, latency_rounds=args.latency_rounds,
                 latency_warmup=args.latency_warmup, threads=args.threads, backends=args.backends,
                 command="yolo-ghost " + shlex.join(sys.argv[1:]), deploy=args.deploy,

@@ -9,6 +9,7 @@ from yolo_ghost.cli import options
 EXAMPLES = """examples:
   yolo-ghost train --cfg yolov5n-ghost.yaml                      # built-in synthetic `shapes` dataset
   yolo-ghost train --cfg yolov5s-ghost.yaml --data coco128.yaml --epochs 100 --img 640 --compare yolov5s.yaml
+  yolo-ghost train --cfg yolov5n-ghost.yaml --distill runs/train/yolov5s/weights/best.pt  # learn from a teacher
   yolo-ghost train --resume runs/train/exp                        # continue an interrupted run
   python train_det.py ...                                         # the same command, YOLOv5-style"""
 
@@ -34,6 +35,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     options.add_seed(p)
     p.add_argument("--compare", metavar="CFG", default=None, help="also report GFLOPs and params as ratios to CFG")
+    p.add_argument(
+        "--distill", metavar="TEACHER.pt", default=None,
+        help="a trained detector (same number of levels, same strides) whose features the model learns to imitate, "
+        "weighted by the hyp key 'dis'; the teacher is never saved with the model",
+    )  # fmt: skip
     options.add_trust_checkpoint(p)
 
 
@@ -45,11 +51,11 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.cfg and not args.resume:
         raise ConfigError("--cfg is required (or --resume)")
-    with trusted(args.trust_checkpoint):  # the --weights and --resume checkpoints, loaded by the engine
+    with trusted(args.trust_checkpoint):  # the --weights, --distill and --resume checkpoints
         summary = train(
             args.cfg, data=args.data, epochs=args.epochs, imgsz=args.img, batch=args.batch_size, device=args.device,
             workers=args.workers, project=args.project, name=args.name, exist_ok=args.exist_ok, resume=args.resume,
-            hyp=args.hyp, seed=args.seed, weights=args.weights, compare=args.compare,
+            hyp=args.hyp, seed=args.seed, weights=args.weights, compare=args.compare, distill=args.distill,
         )  # fmt: skip
     print(format_summary(summary))
     return 0

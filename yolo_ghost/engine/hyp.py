@@ -126,6 +126,7 @@ HYP_KEYS: dict[str, Callable[[Any], Any]] = {
     "anchor_t": _number(1.0, 100.0),
     "label_smoothing": _number(0.0, 1.0, hi_open=True),
     "fl_gamma": _number(0.0, 0.0),  # YOLOv5's focal loss; only its default 0 (off) is supported
+    "dis": _GAIN,  # the feature-imitation loss of `--distill` (ultralytics' `dis`); no effect without a teacher
     # the weight EMA
     "ema_decay": _number(0.0, 1.0, hi_open=True),
     "ema_tau": _number(0.0, 1e9, lo_open=True),

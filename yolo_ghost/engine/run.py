@@ -23,6 +23,7 @@ from yolo_ghost.engine.hyp import read_hyp
 from yolo_ghost.engine.recipe import Recipe
 from yolo_ghost.engine.run_dir import next_run_dir, remove_new_run_on_failure
 from yolo_ghost.engine.trainer import clear_errors, find_resumable, prepare_offline
+from yolo_ghost.models.distill import finished_student
 
 
 def _no_extra_args(args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -145,7 +146,7 @@ def summarize(task: TrainTask, trainer: Any, seconds: float) -> dict[str, Any]:
     the run folder and weights, the per-epoch curve and its plateau verdict when validation ran."""
     metrics = trainer.metrics or {}
     imgsz = int(trainer.args.imgsz)
-    model = unwrap_model(trainer.model)
+    model = finished_student(unwrap_model(trainer.model))  # a distilled run reports its student, not the teacher
     params, gflops = model_cost(model, imgsz)
     out: dict[str, Any] = {k: float(metrics.get(col, 0.0)) for k, col in task.metrics.items()}
     out.update({k: float(metrics[col]) for k, col in task.optional_metrics.items() if col in metrics})

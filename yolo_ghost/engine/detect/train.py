@@ -2,6 +2,7 @@
 
 ``YoloGhostTrainer`` is the ultralytics ``DetectionTrainer`` with the model built by yolo-ghost, the loss, loss names
 and gains its head declares (``yolo_ghost.nn.blocks.heads``: the classic YOLOv5 loss for the anchor-based head),
+feature distillation from a teacher as that head declares it (``distill``: ``yolo_ghost.models.distill``),
 checkpoints written atomically, and no network use. Its import
 path is part of the DDP protocol: ultralytics' generated worker script imports it by name and re-creates it from
 the run arguments, in which ``model`` is the model config (a shipped bare name or an absolute path).
@@ -11,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from copy import copy
 from pathlib import Path
 from typing import Any
@@ -21,15 +23,17 @@ from ultralytics.models.yolo.detect import DetectionTrainer
 from ultralytics.utils import DEFAULT_CFG, LOCAL_RANK, LOGGER, RANK
 from ultralytics.utils.torch_utils import strip_optimizer, torch_distributed_zero_first, unwrap_model
 
-from yolo_ghost.cfg import resolve_model_cfg
+from yolo_ghost.cfg import ConfigError, resolve_model_cfg
 from yolo_ghost.data.resolve import check_splits, resolve_data
 from yolo_ghost.engine.curves import MAP_COLUMNS, summary_warning
 from yolo_ghost.engine.detect.val import CocoDetectionValidator
 from yolo_ghost.engine.hyp import check_hyp, read_hyp
 from yolo_ghost.engine.recipe import Recipe
 from yolo_ghost.engine.run import TrainTask, model_cost, run_training, summarize
-from yolo_ghost.engine.trainer import CpuTrainerMixin
-from yolo_ghost.models.yolo import YoloGhostModel, build_model, model_head
+from yolo_ghost.engine.trainer import CpuTrainerMixin, find_last, training_finished
+from yolo_ghost.models.checkpoint import read_checkpoint
+from yolo_ghost.models.distill import HeadDistillationModel, distill_loss_names, student_of, teacher_mismatch
+from yolo_ghost.models.yolo import YoloGhostModel, build_model, load_checkpoint, model_head
 from yolo_ghost.nn.blocks.heads import head_loss_names, head_train_gains
 from yolo_ghost.nn.loss import LOSS_ONLY_KEYS
 from yolo_ghost.utils.atomic import atomic_write
@@ -69,6 +73,10 @@ YOLOV5_TRAIN_HYP: dict[str, Any] = {
     # the ramp 1 - exp(-updates / 2000). No ultralytics argument sets it: `train` hands these to the trainer.
     "ema_decay": 0.9999,
     "ema_tau": 2000.0,
+    # Weight of the feature-imitation loss when a teacher is given (`--distill`; ultralytics' `dis`). Provisional,
+    # until measured: ultralytics' 6.0 is sized for its anchor-free loss; at 0.1 the imitation term of a trained
+    # teacher starts at about the size of the YOLOv5 loss.
+    "dis": 0.1,
 }
 EMA_KEYS = ("ema_decay", "ema_tau")
 
@@ -159,8 +167,10 @@ class YoloGhostTrainer(CpuTrainerMixin, DetectionTrainer):
         return model
 
     def _setup_train(self) -> None:
-        """As ultralytics, then the EMA schedule of the model's ``ema`` settings (this run's, or its checkpoint's)."""
-        super()._setup_train()
+        """As ultralytics (a ``distill_model`` teacher wraps the model in ``HeadDistillationModel``), then the EMA
+        schedule of the model's ``ema`` settings (this run's, or its checkpoint's)."""
+        with _distillation_model(HeadDistillationModel):
+            super()._setup_train()
         self._schedule_ema()
 
     def _load_checkpoint_state(self, ckpt: dict[str, Any]) -> None:
@@ -180,7 +190,8 @@ class YoloGhostTrainer(CpuTrainerMixin, DetectionTrainer):
 
     def get_validator(self):
         """The pycocotools validator (ultralytics' own until it is installed), with this head's loss names."""
-        self.loss_names = head_loss_names(unwrap_model(self.model).model[-1])
+        model = unwrap_model(self.model)
+        self.loss_names = head_loss_names(student_of(model).model[-1]) + distill_loss_names(model)
         validator = CocoDetectionValidator(
             self.test_loader, save_dir=self.save_dir, args=copy(self.args), _callbacks=self.callbacks
         )
@@ -220,6 +231,80 @@ class YoloGhostTrainer(CpuTrainerMixin, DetectionTrainer):
 
 # --------------------------------------------------------------------------------------------------------------------
 # Library entry point
+
+
+@contextmanager
+def _distillation_model(cls: type) -> Iterator[None]:
+    """Within this block, the ultralytics trainer builds ``cls`` where it builds its ``DistillationModel``.
+
+    ``BaseTrainer`` names that class where it wraps a new run's model and where it rebuilds the wrapper of a resumed
+    checkpoint (both inside ``_setup_train``); ``cls`` is its subclass that asks the head what to imitate. Only the
+    name the trainer module looks up changes, and only for this trainer's setup.
+    """
+    import ultralytics.engine.trainer as engine
+
+    previous = engine.DistillationModel
+    engine.DistillationModel = cls
+    try:
+        yield
+    finally:
+        engine.DistillationModel = previous
+
+
+def check_teacher(teacher: str | Path, student: torch.nn.Module) -> str:
+    """The teacher checkpoint for ``--distill`` as the trainer's ``distill_model`` argument (an absolute path), after
+    loading it as every checkpoint is loaded (``yolo_ghost.models.yolo.load_checkpoint``: the allow-list, or
+    ``--trust-checkpoint`` around the call) and checking that it can teach ``student``.
+
+    Raises:
+        ConfigError: a missing or unreadable file, or a teacher whose head does not match the student's (one line
+            saying what to give instead; ``yolo_ghost.models.distill.teacher_mismatch``).
+    """
+    path = Path(teacher)
+    if not path.is_file():
+        raise ConfigError(
+            f"--distill {str(teacher)!r}: file not found; give a trained detector's checkpoint, e.g. "
+            "runs/train/exp/weights/best.pt"
+        )
+    why = teacher_mismatch(load_checkpoint(path), student)
+    if why:
+        raise ConfigError(f"--distill {str(teacher)!r}: {why}")
+    return str(path.absolute())
+
+
+def _distill_args(
+    cfg: str | Path | None, distill: str | Path | None, resume: bool | str | Path, project: str | Path
+) -> dict[str, Any]:
+    """The trainer's ``distill_model`` argument for ``train``, its teacher checked before any folder is made.
+
+    A resumed run keeps the teacher it was started with (ultralytics rebuilds it from the recorded path); ``distill``
+    then gives that teacher's new place. A run started without a teacher cannot take one on resume: its optimizer
+    state has no room for the projector.
+    """
+    if not resume:
+        if distill is None:
+            return {}
+        resolve_model_cfg(cfg)  # a missing config is named as such, not as a teacher problem
+        return {"distill_model": check_teacher(distill, build_model(cfg))}
+    last = find_last(resume, Path(project).absolute())
+    ckpt = read_checkpoint(last)
+    if training_finished(ckpt):
+        return {}  # nothing to resume: run_training refuses it, naming that
+    recorded = (ckpt.get("train_args") or {}).get("distill_model")
+    if recorded is None:
+        if distill is not None:
+            raise ConfigError(
+                f"--distill with --resume: {str(last)!r} trained without a teacher; start a new run to distill"
+            )
+        return {}
+    student = student_of(ckpt.get("ema") or ckpt.get("model"))
+    if distill is None:
+        if not Path(recorded).is_file():
+            raise ConfigError(
+                f"--resume {str(last)!r}: its teacher {recorded!r} is gone; give its new place with --distill PATH"
+            )
+        return {}
+    return {"distill_model": check_teacher(distill, student.float())}
 
 
 def train_gains(cfg: str | Path | dict[str, Any]) -> dict[str, float]:
@@ -298,6 +383,7 @@ def train(
     seed: int = 0,
     weights: str | Path | None = None,
     compare: str | Path | None = None,
+    distill: str | Path | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
     """Train a yolo-ghost detector on the ultralytics engine and return the run's summary
@@ -317,6 +403,10 @@ def train(
         hyp: YOLOv5-style hyperparameter YAML (or dict), checked by ``yolo_ghost.engine.hyp``.
         weights: a checkpoint whose matching layers initialise the model.
         compare: a second model config; the summary then holds our GFLOPs and params as ratios to it.
+        distill: a teacher checkpoint (a trained detector whose head reads as many levels, of the same strides):
+            the model trains with its own loss plus the imitation of the teacher's features, weighted by the ``dis``
+            hyperparameter (``yolo_ghost.models.distill``). The teacher is never saved with the model. On resume it
+            gives the new place of the run's teacher.
         overrides: further ultralytics training arguments (``plots=False``, ``val=False``, ...).
 
     Returns:
@@ -332,13 +422,14 @@ def train(
     """
     if compare is not None and not resume:
         resolve_model_cfg(compare)
+    overrides.update(_distill_args(cfg, distill, resume, project))
     trainer, seconds = run_training(
         DETECT, cfg, data, epochs=epochs, imgsz=imgsz, batch=batch, device=device, workers=workers, project=project,
         name=name, exist_ok=exist_ok, resume=resume, hyp=hyp, seed=seed, weights=weights, **overrides,
     )  # fmt: skip
     out = summarize(DETECT, trainer, seconds)
     if compare is not None:
-        model = unwrap_model(trainer.model)
+        model = student_of(unwrap_model(trainer.model))
         other = build_model(compare, nc=model.yaml["nc"])
         c_params, c_gflops = model_cost(other, out["imgsz"])
         out["compare"] = {
@@ -356,7 +447,8 @@ def format_summary(s: dict[str, Any]) -> str:
     ours = f"mAP50-95 {s['map50_95']:.4f}  mAP50 {s['map50']:.4f}"
     if "coco_map50_95" in s:  # the headline: pycocotools on best.pt, as the benchmark scores
         lines = [
-            f"result: pycocotools mAP50-95 {s['coco_map50_95']:.4f}  mAP50 {s['coco_map50']:.4f} (best.pt, val split)",
+            f"result: pycocotools mAP50-95 {s['coco_map50_95']:.4f}  mAP50 {s['coco_map50']:.4f} (best.pt, val split, "
+            f"each image letterboxed to a {s['imgsz']} px square as `val` scores exported models)",
             f"        ultralytics {ours} (its own interpolation of the same detections)",
         ]
     else:

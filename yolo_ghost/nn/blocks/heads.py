@@ -6,6 +6,11 @@ terms, ``train_gains`` gives the ultralytics hyperparameters (``box``, ``cls``) 
 none of them (ultralytics' own ``Detect`` family) trains with the ultralytics engine's loss and gains. A new head
 family declares them on its class, in its own file.
 
+Feature distillation (``yolo-ghost train --distill``, ``yolo_ghost.models.distill``) asks the head the same way
+(``head_distill_layers``, ``head_distill_scores``): ``distill_layers`` are the layers whose outputs the student imitates,
+one per detected level, and ``distill_scores(output)`` turns the teacher head's output into the per-location scores
+that weight that imitation. ultralytics' heads declare neither and keep ``DistillationModel``'s own rules.
+
 In a YAML both are written ``Detect``: the YOLOv5 dialect passes ``[nc, anchors]`` and gets the anchor-based
 head, the ultralytics dialect passes ``[nc]`` and gets the anchor-free one, as each of those projects reads it.
 YOLOv10's NMS-free ``v10Detect`` is registered as ultralytics defines it.
@@ -92,6 +97,26 @@ class AnchorDetect(_UltralyticsDetect):
     def make_loss(self, model: nn.Module) -> YOLOv5Loss:
         """The classic YOLOv5 loss for ``model`` (whose last layer is this head)."""
         return YOLOv5Loss(model)
+
+    @property
+    def distill_layers(self) -> list[int]:
+        """The layers a distilled student imitates: this head's inputs (P3, P4, P5 ...), one per detected level."""
+        return list(self.f)
+
+    def distill_scores(self, output: tuple[torch.Tensor, list[torch.Tensor]] | list[torch.Tensor]) -> torch.Tensor:
+        """Per-location teacher scores for feature distillation, ``(B, nc, sum of H * W over the levels)``, as logits.
+
+        At each cell, the best of its anchors' objectness x class probability (what NMS ranks), per class: the
+        imitation is weighted by where the teacher sees objects. Logits, because ``DistillationModel`` reads the
+        scores of ultralytics' heads as logits and applies the sigmoid itself. ``output`` is this head's output in
+        eval mode (``(decoded, raw)``) or the raw maps.
+        """
+        raw = output[1] if isinstance(output, tuple) else output
+        levels = []
+        for p in raw:  # (B, na, H, W, 5 + nc)
+            prob = p[..., 4:5].float().sigmoid() * p[..., 5:].float().sigmoid()
+            levels.append(prob.amax(1).flatten(1, 2).transpose(1, 2))  # max over anchors: (B, nc, H * W)
+        return torch.logit(torch.cat(levels, 2), eps=1e-6)
 
     # Attributes the ultralytics Detect machinery reads; the anchor head has no such branches.
     cv2 = None
@@ -188,6 +213,27 @@ def head_loss_names(head: nn.Module) -> tuple[str, ...]:
 def head_train_gains(head: nn.Module) -> dict[str, float]:
     """The ultralytics loss-gain arguments ``head``'s loss needs (``{}``: the engine's defaults)."""
     return dict(getattr(head, "train_gains", None) or {})
+
+
+def head_distill_layers(head: nn.Module) -> list[int] | None:
+    """The layer indices feature distillation hooks for ``head``: the layers the student imitates, one per level,
+    then the head itself (whose output gives the teacher's scores), as ``DistillationModel`` indexes them.
+
+    A head declares ``distill_layers``; ultralytics' heads take ``DistillationModel``'s rule (the head's inputs).
+    None for a head that is no detection head (a classifier's).
+    """
+    layers = getattr(head, "distill_layers", None)
+    if layers is None and isinstance(head, _UltralyticsDetect):
+        layers = list(head.f)
+    return None if layers is None else [*layers, head.i]
+
+
+def head_distill_scores(head: nn.Module, output: Any) -> torch.Tensor | None:
+    """The per-location teacher scores ``head`` declares (``distill_scores``) for its eval-mode ``output``, as logits
+    ``(B, classes, locations)``; None for a head that declares none (ultralytics' heads: ``DistillationModel`` reads
+    their ``scores`` output itself)."""
+    scores = getattr(head, "distill_scores", None)
+    return scores(output) if callable(scores) else None
 
 
 def build_anchor_free_detect(
