@@ -3,7 +3,6 @@ a tiny distilled run that saves a student without its teacher, resumes and expor
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import shutil
@@ -14,13 +13,13 @@ from pathlib import Path
 import pytest
 import torch
 from payload import Payload
-from toy_data import make_dataset
+from toy_data import anchor_free_cfg, make_dataset, read_results
 from ultralytics.cfg import get_cfg
 
 import yolo_ghost.bench.runner as bench
 from yolo_ghost.bench.files import check_settings, read_bench_folder
 from yolo_ghost.bench.tasks import bench_rows
-from yolo_ghost.cfg import ConfigError, models_dir
+from yolo_ghost.cfg import ConfigError
 from yolo_ghost.engine.detect.train import YoloGhostTrainer, train, train_gains
 from yolo_ghost.models.checkpoint import UnsafeCheckpointError, checkpoint_globals, read_checkpoint
 from yolo_ghost.models.distill import HeadDistillationModel
@@ -36,18 +35,6 @@ def save_model(path: Path, cfg: str | Path, nc: int = 2) -> Path:
     torch.manual_seed(0)
     torch.save({"model": build_model(cfg, nc=nc).half(), "train_args": {"imgsz": 64}}, path)
     return path
-
-
-def anchor_free(tmp: Path) -> Path:
-    """yolov5n-ghost with the anchor-free head (``[nc]``), as tests/test_train.py builds it."""
-    text = (models_dir() / "yolov5-ghost.yaml").read_text().replace("[nc, anchors]", "[nc]")
-    (tmp / "yolov5-ghost-af.yaml").write_text(text)
-    return tmp / "yolov5n-ghost-af.yaml"
-
-
-def read_results(run: Path) -> list[dict[str, float]]:
-    with open(run / "results.csv") as f:
-        return [{k.strip(): float(v) for k, v in row.items()} for row in csv.DictReader(f)]
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +69,7 @@ def test_anchor_head_scores_are_its_decoded_scores_per_cell():
 
 def test_heads_declare_the_imitated_levels(tmp_path):
     assert head_distill_layers(build_model("yolov5n.yaml").model[-1]) == [17, 20, 23, 24]  # P3-P5, then the head
-    af = build_model(anchor_free(tmp_path)).model[-1]
+    af = build_model(anchor_free_cfg(tmp_path)).model[-1]
     assert head_distill_layers(af) == [*af.f, af.i]  # ultralytics' head: DistillationModel's own rule
     assert head_distill_layers(build_model("shufflenetv2-cls.yaml").model[-1]) is None
 
@@ -93,7 +80,7 @@ def test_heads_declare_the_imitated_levels(tmp_path):
 
 @pytest.mark.parametrize("head", ["anchor", "anchor-free"])
 def test_distillation_loss_is_nonzero_and_decreases_on_a_fixed_batch(head, tmp_path):
-    student_cfg = "yolov5n-ghost.yaml" if head == "anchor" else anchor_free(tmp_path)
+    student_cfg = "yolov5n-ghost.yaml" if head == "anchor" else anchor_free_cfg(tmp_path)
     teacher_cfg = "yolov5n.yaml" if head == "anchor" else "yolov8n.yaml"
     torch.manual_seed(0)
     student, teacher = build_model(student_cfg, nc=2), build_model(teacher_cfg, nc=2)

@@ -11,7 +11,7 @@ from pathlib import Path
 import onnx
 import pytest
 import torch
-from toy_data import make_dataset
+from toy_data import finding_model, make_dataset
 
 import yolo_ghost
 from yolo_ghost.__main__ import main as cli
@@ -28,19 +28,8 @@ CALIB = 4
 
 
 def _checkpoint(cfg: str, path: Path, seed: int = 0) -> Path:
-    """A checkpoint that finds boxes without training: non-trivial BatchNorm statistics and the coarsest level's
-    objectness raised (as in test_predict), so that mAP and INT8 ranges are not degenerate."""
-    model = yolo_ghost.build_model(cfg, nc=2).eval()
-    g = torch.Generator().manual_seed(seed)
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            with torch.no_grad():
-                m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
-                m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-    head = model.model[-1]
-    with torch.no_grad():
-        head.m[-1].bias.view(head.na, head.no)[:, 4] += 6.0
-    torch.save({"model": model, "train_args": {"imgsz": IMG}}, path)
+    """A checkpoint that finds boxes without training, so that mAP and the INT8 ranges are not degenerate."""
+    torch.save({"model": finding_model(cfg, seed=seed), "train_args": {"imgsz": IMG}}, path)
     return path
 
 

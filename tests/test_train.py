@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
 import math
@@ -16,26 +15,14 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from toy_data import make_dataset
+from toy_data import anchor_free_cfg, make_dataset, read_results
 from ultralytics.utils.torch_utils import ModelEMA
 
-from yolo_ghost.cfg import ConfigError, models_dir
+from yolo_ghost.cfg import ConfigError
 from yolo_ghost.engine.detect.train import YoloGhostTrainer, format_summary, load_hyp, train
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = {"plots": False, "close_mosaic": 0, "warmup_epochs": 0}
-
-
-def anchor_free_cfg(tmp: Path) -> Path:
-    """The Ghost family YAML with the anchor-free head (``[nc]``); returned as its n-scale name."""
-    text = (models_dir() / "yolov5-ghost.yaml").read_text().replace("[nc, anchors]", "[nc]")
-    (tmp / "yolov5-ghost-af.yaml").write_text(text)
-    return tmp / "yolov5n-ghost-af.yaml"
-
-
-def read_results(run: Path) -> list[dict[str, float]]:
-    with open(run / "results.csv") as f:
-        return [{k.strip(): float(v) for k, v in row.items()} for row in csv.DictReader(f)]
 
 
 class NetworkBlocked:

@@ -1,13 +1,49 @@
 """Tiny datasets for training tests, learnable in a few steps: YOLO-format detection (two classes on a flat
-background) and ImageFolder classification (reddish and bluish noise)."""
+background) and ImageFolder classification (reddish and bluish noise); and the small models and readers several
+test files share."""
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import cv2
 import numpy as np
+import torch
 import yaml
+
+import yolo_ghost
+from yolo_ghost.cfg import models_dir
+
+
+def anchor_free_cfg(tmp: Path) -> Path:
+    """The Ghost family YAML with the anchor-free head (``[nc]``); returned as its n-scale name."""
+    text = (models_dir() / "yolov5-ghost.yaml").read_text().replace("[nc, anchors]", "[nc]")
+    (tmp / "yolov5-ghost-af.yaml").write_text(text)
+    return tmp / "yolov5n-ghost-af.yaml"
+
+
+def read_results(run: Path) -> list[dict[str, float]]:
+    """A training run's results.csv, one dict of floats per epoch."""
+    with open(run / "results.csv") as f:
+        return [{k.strip(): float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def finding_model(cfg: str, nc: int = 2, seed: int = 0) -> torch.nn.Module:
+    """An untrained detector made to find boxes: non-trivial BatchNorm statistics, and the coarsest level's
+    objectness raised, so that a few well-separated candidates (2x2 cells x 3 anchors at 64 px) pass a threshold
+    (YOLOv5's prior makes an untrained model find almost nothing)."""
+    model = yolo_ghost.build_model(cfg, nc=nc).eval()
+    g = torch.Generator().manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            with torch.no_grad():
+                m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
+                m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+    head = model.model[-1]
+    with torch.no_grad():
+        head.m[-1].bias.view(head.na, head.no)[:, 4] += 6.0
+    return model
 
 
 def make_dataset(root: Path, n_train: int = 8, n_val: int = 4, size: int = 64, seed: int = 0) -> Path:
