@@ -248,3 +248,26 @@ def test_resume_of_a_finished_bench_makes_no_folder(tiny_bench, capsys):
     assert main(["bench", "--resume", str(finished), "--project", str(run.parent)]) == 0
     assert sorted(str(p) for p in run.parent.rglob("*") if p.is_dir()) == before  # nothing trained, no new run
     assert "yolov5n-ghost" in capsys.readouterr().out  # the report, printed again
+
+
+def test_hyp_file_overrides_the_recipe_and_is_checked_first(tmp_path, capsys):
+    from toy_data import finding_model
+
+    data = make_dataset(tmp_path / "d", n_train=2, n_val=2)
+    ckpt = tmp_path / "m.pt"
+    torch.save({"model": finding_model("yolov5n.yaml"), "train_args": {"imgsz": 64}}, ckpt)
+    (tmp_path / "h.yaml").write_text("dis: 1.0\nlr0: 0.01\n")
+    bench.run_bench(
+        ["yolov5n.yaml"], data=str(data), imgsz=64, weights=[str(ckpt)], hyp=tmp_path / "h.yaml",
+        project=tmp_path / "runs", name="b", latency_rounds=1, latency_warmup=0, backends=["torch-cpu"],
+    )  # fmt: skip
+    recorded = json.loads((tmp_path / "runs" / "b" / "settings.json").read_text())["hyp"]
+    recipe = bench_task.get_bench_task("detect").recipe(str(data))["hyp"]
+    assert recorded["dis"] == 1.0 and recorded["lr0"] == 0.01
+    assert {k: v for k, v in recorded.items() if k not in ("dis", "lr0")} == {
+        k: v for k, v in recipe.items() if k not in ("dis", "lr0")
+    }
+    (tmp_path / "bad.yaml").write_text("lr0: .nan\n")
+    args = ["bench", "--cfg", "yolov5n.yaml", "--hyp", str(tmp_path / "bad.yaml"), "--data", str(data)]
+    assert main([*args, "--project", str(tmp_path / "p")]) == 2
+    assert "lr0" in capsys.readouterr().err and not (tmp_path / "p").exists()

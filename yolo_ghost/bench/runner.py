@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import yaml
 
 from yolo_ghost.bench.deploy import check_deploy, latency_files, score_targets
 from yolo_ghost.bench.files import check_settings, read_bench_folder
@@ -39,6 +40,7 @@ from yolo_ghost.bench.report import format_markdown, make_report, write_report
 from yolo_ghost.bench.stats import mean_std
 from yolo_ghost.bench.tasks import BenchTask, bench_rows, bench_task_of, get_bench_task, model_name
 from yolo_ghost.cfg import ConfigError
+from yolo_ghost.cfg.errors import one_line
 from yolo_ghost.engine.curves import training_curve
 from yolo_ghost.engine.detect.train import check_teacher
 from yolo_ghost.engine.run_dir import next_run_dir
@@ -64,6 +66,22 @@ def _find_resume_dir(resume: bool | str | Path, project: Path) -> Path:
     if not runs:
         raise ConfigError(f"--resume: no bench under {project} to resume (no */{SETTINGS_FILE})")
     return runs[-1].parent
+
+
+def _read_hyp_file(hyp: str | Path | None) -> dict[str, Any]:
+    """The mapping of a ``--hyp`` YAML file (``{}`` for None); its keys are checked with the recorded settings."""
+    if hyp is None:
+        return {}
+    p = Path(hyp)
+    if not p.is_file():
+        raise ConfigError(f"bench: --hyp {str(hyp)!r} not found; give a YAML file such as `dis: 1.0`")
+    try:
+        d = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise ConfigError(f"bench: --hyp {p}: not valid YAML: {one_line(e)}") from None
+    if not isinstance(d, dict):
+        raise ConfigError(f"bench: --hyp {p}: expected a mapping of hyperparameters, got {type(d).__name__}")
+    return d
 
 
 def _check_inputs(cfgs: Sequence[str], weights: Sequence[str] | None, data: str | None, seeds: int) -> BenchTask:
@@ -134,6 +152,7 @@ def run_bench(
     threads: int | None = None,
     backends: Sequence[str] | None = None,
     command: str | None = None,
+    hyp: str | Path | None = None,
     deploy: Sequence[str] | None = None,
     calib_images: int | None = None,
     keep_float: Sequence[str] | None = None,
@@ -161,6 +180,8 @@ def run_bench(
         latency_imgsz: input size for the latency run (default ``imgsz``); GFLOPs are reported at ``imgsz``.
         latency_rounds, latency_warmup, threads, backends: see ``yolo_ghost.tools.latency.measure_latency``.
         command: the command line recorded in the report (default: this process's).
+        hyp: a YAML file of hyperparameters that override the recipe's for every run (``dis: 1.0``, ``lr0: ...``),
+            checked as the task's ``--hyp`` is; recorded in ``settings.json`` with the rest of the recipe.
         deploy: deploy targets (``yolo_ghost.bench.deploy.DEPLOY_TARGETS``: ``onnx``, ``onnx-int8``, ``openvino``,
             ``openvino-int8``): every run is exported, scored and timed as deployed. With ``resume`` they are added
             to a bench whose runs kept their checkpoints.
@@ -187,6 +208,8 @@ def run_bench(
         print(f"bench: resuming {run_dir} with its recorded settings")
         if deploy_settings is not None and task.name != "detect":
             raise ConfigError("bench: --deploy scores detectors; this bench holds classifiers")
+        if hyp is not None:
+            raise ConfigError("bench: --hyp with --resume: a resumed bench trains with its recorded hyperparameters")
         if deploy_settings is not None:  # deploy a bench that was trained before
             settings["deploy"] = check_deploy(deploy_settings)
             write_json_atomic(run_dir / SETTINGS_FILE, settings)
@@ -221,7 +244,7 @@ def run_bench(
             "batch": batch,
             # The recipe's hyperparameters in full, so that a resumed bench trains its remaining runs exactly as
             # its first ones even if the dataset's recipe has changed in the meantime.
-            "hyp": recipe["hyp"],
+            "hyp": {**recipe["hyp"], **_read_hyp_file(hyp)},
             "device": device,
             "workers": recipe["workers"] if workers is None else workers,
             "seed": seed,

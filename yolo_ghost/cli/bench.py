@@ -72,6 +72,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help=f"latency backends (default: every available one; CPU: {' '.join(CPU_BACKENDS)}, plus CUDA on a GPU)",
     )  # fmt: skip
     p.add_argument(
+        "--hyp", default=None,
+        help="YAML of hyperparameters overriding the recipe's for every run (e.g. `dis: 1.0`), checked as train's "
+        "--hyp; recorded in settings.json",
+    )  # fmt: skip
+    p.add_argument(
         "--deploy", nargs="+", default=None, metavar="TARGET",
         help="also export every run (onnx, onnx-int8, openvino, openvino-int8), score and time the files; with "
         "--resume, deploys a bench trained before (its checkpoints must be there)",
@@ -108,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
                 project=args.project, name=args.name, exist_ok=args.exist_ok, resume=args.resume,
                 latency_imgsz=args.latency_img, latency_rounds=args.latency_rounds,
                 latency_warmup=args.latency_warmup, threads=args.threads, backends=args.backends,
-                command="yolo-ghost " + shlex.join(sys.argv[1:]), deploy=args.deploy,
+                command="yolo-ghost " + shlex.join(sys.argv[1:]), deploy=args.deploy, hyp=args.hyp,
                 calib_images=args.calib_images, keep_float=args.keep_float,
             )  # fmt: skip
     except ValueError as e:  # bad latency settings (backends, rounds) from measure_latency
