@@ -42,8 +42,7 @@ DEFAULT_CALIB_IMAGES = 300
 
 
 # ONNX Runtime's activation type: unsigned activations with signed weights (U8S8) run its VNNI / AVX2 kernels; signed
-# ones (S8S8, its default for QDQ) ran 2.2x slower than U8S8 on the development CPU (AVX-512 VNNI) for a nano model at
-# 160 px (benchmarks/int8_settings.py).
+# ones (S8S8, its default for QDQ) ran slower on the development CPU (measured in docs/export.md).
 ONNX_ACTIVATIONS = ("u8", "s8")
 
 
