@@ -147,7 +147,8 @@ def check_settings(settings: Any, where: str, available: list[str] | None = None
         raise ConfigError(f"{where}: command must be a string, got {s['command']!r}")
     if s.get("hyp") is not None:
         task.check_hyp(s["hyp"], f"{where}: hyp")
-    check_deploy(s.get("deploy"), where)
+    if check_deploy(s.get("deploy"), where) and task.name != "detect":
+        raise ConfigError(f"{where}: deploy: only detectors are exported and scored here; this is a {task.kind} bench")
     return s
 
 

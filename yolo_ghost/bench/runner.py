@@ -32,17 +32,16 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 
-from yolo_ghost.bench.deploy import check_deploy, latency_files, score_targets
+from yolo_ghost.bench.deploy import latency_files, score_targets
 from yolo_ghost.bench.files import check_settings, read_bench_folder
 from yolo_ghost.bench.report import format_markdown, make_report, write_report
 from yolo_ghost.bench.stats import mean_std
 from yolo_ghost.bench.tasks import BenchTask, bench_rows, bench_task_of, get_bench_task, model_name
 from yolo_ghost.cfg import ConfigError
-from yolo_ghost.cfg.errors import one_line
 from yolo_ghost.engine.curves import training_curve
 from yolo_ghost.engine.detect.train import check_teacher
+from yolo_ghost.engine.hyp import load_hyp_file
 from yolo_ghost.engine.run_dir import next_run_dir
 from yolo_ghost.engine.trainer import training_finished
 from yolo_ghost.models.checkpoint import read_checkpoint
@@ -72,15 +71,9 @@ def _read_hyp_file(hyp: str | Path | None) -> dict[str, Any]:
     """The mapping of a ``--hyp`` YAML file (``{}`` for None); its keys are checked with the recorded settings."""
     if hyp is None:
         return {}
-    p = Path(hyp)
-    if not p.is_file():
-        raise ConfigError(f"bench: --hyp {str(hyp)!r} not found; give a YAML file such as `dis: 1.0`")
-    try:
-        d = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
-        raise ConfigError(f"bench: --hyp {p}: not valid YAML: {one_line(e)}") from None
+    d = load_hyp_file(hyp)
     if not isinstance(d, dict):
-        raise ConfigError(f"bench: --hyp {p}: expected a mapping of hyperparameters, got {type(d).__name__}")
+        raise ConfigError(f"bench: --hyp {hyp}: expected a mapping of hyperparameters, got {type(d).__name__}")
     return d
 
 
@@ -206,19 +199,16 @@ def run_bench(
         settings, finished = read_bench_folder(run_dir, available=available_backends())
         task = get_bench_task(settings.get("task"))
         print(f"bench: resuming {run_dir} with its recorded settings")
-        if deploy_settings is not None and task.name != "detect":
-            raise ConfigError("bench: --deploy scores detectors; this bench holds classifiers")
         if hyp is not None:
             raise ConfigError("bench: --hyp with --resume: a resumed bench trains with its recorded hyperparameters")
         if deploy_settings is not None:  # deploy a bench that was trained before
-            settings["deploy"] = check_deploy(deploy_settings)
+            settings["deploy"] = deploy_settings
+            check_settings(settings, "bench", available=available_backends())
             write_json_atomic(run_dir / SETTINGS_FILE, settings)
     else:
         cfgs = [str(c) for c in cfgs]
         task = _check_inputs(cfgs, weights, data, seeds)
         distill = _check_distill(cfgs, distill or {}, weights, task)
-        if deploy_settings is not None and task.name != "detect":
-            raise ConfigError("bench: --deploy scores detectors; these configs are classifiers")
         data = data or task.default_data
         names = [row for row, _, _ in bench_rows(cfgs, distill)]
         for row, base in (pairs or {}).items():
@@ -257,7 +247,7 @@ def run_bench(
             "threads": int(threads or torch.get_num_threads()),
             "backends": backends,
             "command": command or " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv]),
-            "deploy": check_deploy(deploy_settings),
+            "deploy": deploy_settings,
         }
         check_settings(settings, "bench", available=available_backends())  # --threads -1, --latency-rounds 1e12...
         run_dir = next_run_dir(project, name, exist_ok)  # exp, exp2, ... as ultralytics; refuses a name outside project

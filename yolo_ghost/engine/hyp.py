@@ -178,11 +178,20 @@ def read_hyp(hyp: str | Path | Mapping[str, Any] | None) -> dict[str, Any]:
         return {}
     if isinstance(hyp, Mapping):
         return check_hyp(hyp, "--hyp")
+    return check_hyp(load_hyp_file(hyp), f"--hyp {hyp}")
+
+
+def load_hyp_file(hyp: str | Path) -> Any:
+    """The content of a ``--hyp`` YAML file, unchecked (``read_hyp`` checks a detector's keys; a bench checks them with
+    its task's rules).
+
+    Raises:
+        ConfigError: the file is missing or not YAML.
+    """
     p = Path(hyp)
     if not p.is_file():
         raise ConfigError(f"hyperparameter file {str(hyp)!r} not found")
     try:
-        d = yaml.safe_load(p.read_text())
+        return yaml.safe_load(p.read_text())
     except (yaml.YAMLError, UnicodeDecodeError) as e:
         raise ConfigError(f"{p}: not valid YAML: {one_line(e)}") from None
-    return check_hyp(d, f"--hyp {p}")

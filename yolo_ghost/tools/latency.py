@@ -140,12 +140,16 @@ def _ort_runner(
     return lambda: sess.run(None, feed)
 
 
-def openvino_model(path: str | Path, threads: int) -> Any:
-    """An ONNX file compiled by OpenVINO for the CPU as the timings run it: ``threads`` inference threads, the latency
-    hint (one stream), fp32 (CPUs with bf16 units would otherwise run in bf16, not what the other backends time)."""
+def openvino_model(path: str | Path, threads: int, f32: bool = True) -> Any:
+    """An ONNX file (or OpenVINO IR ``.xml``) compiled by OpenVINO for the CPU as the timings run it: ``threads``
+    inference threads, the latency hint (one stream), and with ``f32`` fp32 (CPUs with bf16 units would otherwise run
+    in bf16, not what the other backends time); without it, the runtime's own inference precision, as
+    ``YOLO("x_openvino_model")`` runs a deployed file."""
     import openvino as ov
 
-    config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads, "INFERENCE_PRECISION_HINT": "f32"}
+    config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads}
+    if f32:
+        config["INFERENCE_PRECISION_HINT"] = "f32"
     return ov.Core().compile_model(str(path), "CPU", config)
 
 
@@ -167,11 +171,8 @@ def _artifact_runner(path: Path, x: torch.Tensor, threads: int) -> Callable[[], 
         sess = ort_session(path, threads)
         name = sess.get_inputs()[0].name
         return lambda: sess.run(None, {name: feed})
-    import openvino as ov
-
     xml = next(path.glob("*.xml")) if path.is_dir() else path
-    config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads}
-    request = ov.Core().compile_model(str(xml), "CPU", config).create_infer_request()
+    request = openvino_model(xml, threads, f32=False).create_infer_request()
     return lambda: request.infer({0: feed})
 
 

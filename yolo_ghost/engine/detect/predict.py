@@ -20,7 +20,7 @@ from yolo_ghost.data.shapes import resolve_builtin_dataset
 from yolo_ghost.engine.run_dir import next_run_dir, remove_new_run_on_failure
 from yolo_ghost.engine.trainer import clear_errors, prepare_offline
 from yolo_ghost.models.checkpoint import checkpoint_imgsz, trusted
-from yolo_ghost.tools.export import cpu_formats
+from yolo_ghost.tools.export import cpu_formats, exported_format
 from yolo_ghost.utils.atomic import write_json_atomic
 
 DEFAULT_PROJECT = "runs/predict"
@@ -41,8 +41,8 @@ def check_weights(weights: str | Path, trust: bool = False) -> tuple[Path, int |
     p = Path(weights)
     if not p.exists():
         raise ConfigError(f"--weights {str(weights)!r}: file not found")
-    exports = [cpu_formats()[f] for f in PREDICT_FORMATS]
-    if not str(p).rstrip("/").endswith((".pt", *exports)):
+    if p.suffix != ".pt" and exported_format(p) not in PREDICT_FORMATS:
+        exports = [cpu_formats()[f] for f in PREDICT_FORMATS]
         raise ConfigError(
             f"--weights {str(weights)!r}: not a model the predictor reads; give a .pt checkpoint or an export "
             f"({', '.join(exports)})"
