@@ -150,3 +150,25 @@ def test_openvino_model_computes_what_pytorch_computes(tmp_path):
     with torch.no_grad():
         ref = prepare_for_export(model)(x).numpy()
     assert out.shape == ref.shape and abs(out - ref).max() / abs(ref).max() < 1e-4
+
+
+def test_deployed_files_run_under_the_precision_hint_asked_for(tmp_path):
+    ov = pytest.importorskip("openvino", reason="openvino is not installed (pip install -e '.[openvino]')")
+    from yolo_ghost.tools.export import export_onnx
+    from yolo_ghost.tools.latency import openvino_model
+
+    path = export_onnx(yolo_ghost.build_model("yolov5n.yaml").eval(), tmp_path / "m.onnx", 64)
+    hint = "INFERENCE_PRECISION_HINT"
+    assert openvino_model(path, threads=1).get_property(hint) == ov.Type.f32
+    # CPUs without bf16 units run f32 whatever the hint; this machine has them (avx512_bf16)
+    assert openvino_model(path, threads=1, precision="bf16").get_property(hint) in (ov.Type.bf16, ov.Type.f32)
+    xml = tmp_path / "m.xml"
+    ov.save_model(ov.convert_model(path), xml)
+    res = measure_latency(
+        {"n": yolo_ghost.build_model("yolov5n.yaml")}, 64, backends=[], warmup=1, rounds=2, threads=1,
+        progress=False, artifacts={"n": {"ov-f32": (xml, "f32"), "ort": path}},
+    )  # fmt: skip
+    assert set(res["n"]) == {"ov-f32", "ort"} and all(s.runs == 2 for s in res["n"].values())
+    with pytest.raises(ValueError, match="precision hint applies to OpenVINO"):
+        measure_latency({"n": yolo_ghost.build_model("yolov5n.yaml")}, 64, backends=[], rounds=1, progress=False,
+                        artifacts={"n": {"ort": (path, "f32")}})  # fmt: skip

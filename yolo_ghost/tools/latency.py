@@ -140,16 +140,16 @@ def _ort_runner(
     return lambda: sess.run(None, feed)
 
 
-def openvino_model(path: str | Path, threads: int, f32: bool = True) -> Any:
+def openvino_model(path: str | Path, threads: int, precision: str | None = "f32") -> Any:
     """An ONNX file (or OpenVINO IR ``.xml``) compiled by OpenVINO for the CPU as the timings run it: ``threads``
-    inference threads, the latency hint (one stream), and with ``f32`` fp32 (CPUs with bf16 units would otherwise run
-    in bf16, not what the other backends time); without it, the runtime's own inference precision, as
-    ``YOLO("x_openvino_model")`` runs a deployed file."""
+    inference threads, the latency hint (one stream), and the inference-precision hint ``precision``: ``"f32"`` by
+    default (CPUs with bf16 units would otherwise run in bf16, not what the other backends time), ``None`` for the
+    runtime's own choice (as ``YOLO("x_openvino_model")`` runs a deployed file), or ``"bf16"`` / ``"f16"``."""
     import openvino as ov
 
     config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads}
-    if f32:
-        config["INFERENCE_PRECISION_HINT"] = "f32"
+    if precision is not None:
+        config["INFERENCE_PRECISION_HINT"] = precision
     return ov.Core().compile_model(str(path), "CPU", config)
 
 
@@ -162,17 +162,21 @@ def _openvino_runner(model: nn.Module, x: torch.Tensor, path: Path, threads: int
     return lambda: request.infer({0: feed})
 
 
-def _artifact_runner(path: Path, x: torch.Tensor, threads: int) -> Callable[[], None]:
+def _artifact_runner(path: Path, x: torch.Tensor, threads: int, precision: str | None = None) -> Callable[[], None]:
     """A deployed file as its runtime runs it by default: an ONNX file in ONNX Runtime (``ort_session``), an OpenVINO
     folder compiled for the CPU with the latency hint and the runtime's own inference precision (what
-    ``YOLO("x_openvino_model")`` runs: bf16 for the floating-point parts on CPUs with bf16 units)."""
+    ``YOLO("x_openvino_model")`` runs: bf16 for the floating-point parts on CPUs with bf16 units), or the
+    ``precision`` hint given (OpenVINO's ``INFERENCE_PRECISION_HINT``: ``"f32"``, ``"bf16"``, ``"f16"``)."""
     feed = x.numpy()
     if path.suffix == ".onnx":
+        if precision is not None:
+            raise ValueError(f"{path}: a precision hint applies to OpenVINO files, not to ONNX Runtime")
         sess = ort_session(path, threads)
         name = sess.get_inputs()[0].name
         return lambda: sess.run(None, {name: feed})
     xml = next(path.glob("*.xml")) if path.is_dir() else path
-    request = openvino_model(xml, threads, f32=False).create_infer_request()
+    compiled = openvino_model(xml, threads, precision)
+    request = compiled.create_infer_request()
     return lambda: request.infer({0: feed})
 
 
@@ -190,7 +194,7 @@ def measure_latency(
     ort_opt_level: str = "all",
     workdir: str | Path | None = None,
     progress: bool = True,
-    artifacts: Mapping[str, Mapping[str, str | Path]] | None = None,
+    artifacts: Mapping[str, Mapping[str, str | Path | tuple[str | Path, str]]] | None = None,
 ) -> dict[str, dict[str, LatencyStats]]:
     """Time every model on every backend in one interleaved run and return ``{model: {backend: LatencyStats}}``.
 
@@ -211,7 +215,9 @@ def measure_latency(
         workdir: where the ONNX files go (default: a temporary folder, removed afterwards).
         progress: show a progress bar over rounds.
         artifacts: deployed files timed in the same rounds, ``{model: {label: path}}`` (an ``.onnx`` file or an
-            OpenVINO folder, exported at ``imgsz`` x ``imgsz``, batch ``batch``), reported under their label.
+            OpenVINO folder, exported at ``imgsz`` x ``imgsz``, batch ``batch``), reported under their label. A value
+            ``(path, precision)`` runs an OpenVINO file under that inference-precision hint instead of the runtime's
+            default (``"f32"``: no bf16 on CPUs that have it).
     """
     if rounds < 1 or warmup < 0 or settle < 0 or batch < 1 or imgsz < 32:
         raise ValueError(
@@ -248,8 +254,9 @@ def measure_latency(
                     run = _ort_runner(m, x, path, cuda="cuda" in b, threads=threads, opt_level=ort_opt_level)
                 runners.append((name, b, run))
         for name, files in (artifacts or {}).items():
-            for label, path in files.items():
-                runners.append((name, label, _artifact_runner(Path(path), x, threads)))
+            for label, file in files.items():
+                path, precision = file if isinstance(file, tuple) else (file, None)
+                runners.append((name, label, _artifact_runner(Path(path), x, threads, precision)))
         for _ in range(warmup):
             for _, _, run in runners:
                 run()
