@@ -6,7 +6,15 @@ import math
 
 import pytest
 
-from yolo_ghost.engine.curves import convergence, plateau_gain, read_curve, still_improving, tail_length, warning_text
+from yolo_ghost.engine.curves import (
+    convergence,
+    logged_seconds,
+    plateau_gain,
+    read_curve,
+    still_improving,
+    tail_length,
+    warning_text,
+)
 
 
 def test_a_rising_curve_is_flagged_and_a_flat_one_passes():
@@ -44,3 +52,14 @@ def test_read_curve_stops_at_the_logged_final_validation(tmp_path):
     (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
     with pytest.raises(ValueError, match=r"not an ultralytics results\.csv"):
         read_curve(tmp_path / "bad.csv")
+
+
+def test_logged_seconds_adds_the_time_before_a_resume(tmp_path):
+    csv = tmp_path / "results.csv"
+    assert logged_seconds(csv) == 0.0  # no training logged yet
+    # as ultralytics writes it: the time column restarts when a cut-off training resumes (here after epoch 3)
+    rows = [(1, 10.0), (2, 20.5), (3, 31.0), (4, 12.0), (5, 24.0)]
+    csv.write_text("epoch, time, metrics/mAP50-95(B)\n" + "".join(f"{e}, {t}, 0.5\n" for e, t in rows))
+    assert logged_seconds(csv) == pytest.approx(31.0 + 24.0)
+    csv.write_text("epoch,time\n1,10.0\n2,20.5\n")
+    assert logged_seconds(csv) == pytest.approx(20.5)

@@ -39,7 +39,7 @@ from yolo_ghost.bench.report import format_markdown, make_report, write_report
 from yolo_ghost.bench.stats import mean_std
 from yolo_ghost.bench.tasks import BenchTask, bench_rows, bench_task_of, get_bench_task, model_name
 from yolo_ghost.cfg import ConfigError
-from yolo_ghost.engine.curves import training_curve
+from yolo_ghost.engine.curves import logged_seconds, training_curve
 from yolo_ghost.engine.detect.train import check_teacher
 from yolo_ghost.engine.hyp import load_hyp_file
 from yolo_ghost.engine.run_dir import next_run_dir
@@ -331,6 +331,8 @@ def _train_and_score(
         last = train_dir / "weights" / "last.pt"
         best = train_dir / "weights" / "best.pt"
         if not (last.is_file() and training_finished(read_checkpoint(last))):
+            # a training cut off and resumed counts the epochs it logged before the cut, not only the resumed part
+            before = logged_seconds(train_dir / "results.csv") if last.is_file() else 0.0
             t0 = time.time()
             recipe = {k: settings[k] for k in ("data", "epochs", "imgsz", "batch", "device", "workers")}
             task.train(
@@ -338,7 +340,7 @@ def _train_and_score(
                 exist_ok=True, resume=last if last.is_file() else False, plots=False,
                 **({"distill": teacher} if teacher else {}),
             )  # fmt: skip
-            train_seconds = round(time.time() - t0, 1)
+            train_seconds = round(before + time.time() - t0, 1)
         ckpt = str(best if best.is_file() else last)
         track = training_curve(train_dir, task.curve_columns, task.headline)
     val_dir = run_dir / "val" / stem / f"seed{seed}"

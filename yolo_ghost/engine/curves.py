@@ -48,6 +48,19 @@ def read_curve(results_csv: str | Path, columns: Mapping[str, str] = MAP_COLUMNS
     return out
 
 
+def logged_seconds(results_csv: str | Path) -> float:
+    """Training time an ultralytics ``results.csv`` has logged so far (its ``time`` column: seconds since the start
+    of the training, restarting from 0 when a cut-off training was resumed), summed over the segments; 0 when there
+    is no file. Time spent in an epoch that was cut off before it was logged is not in it."""
+    path = Path(results_csv)
+    if not path.is_file():
+        return 0.0
+    with open(path, newline="") as f:
+        times = [float(r["time"]) for r in csv.DictReader(f, skipinitialspace=True) if (r.get("time") or "").strip()]
+    ends = [t for t, nxt in zip(times, [*times[1:], None]) if nxt is None or nxt < t]  # last time of each segment
+    return float(sum(ends))
+
+
 def tail_length(n_epochs: int) -> int:
     """How many final epochs the plateau rule looks at: a quarter, at least one."""
     return max(1, math.ceil(TAIL_FRACTION * n_epochs))
