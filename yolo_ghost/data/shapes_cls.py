@@ -108,17 +108,20 @@ def _draw(canvas: np.ndarray, shape: str, colour: tuple[float, ...], centre: np.
     canvas[:] = canvas * (1 - a) + np.asarray(colour, np.float32) * shade[..., None] * a
 
 
-def _background(rng: np.random.Generator, n: int) -> np.ndarray:
-    """A textured float32 BGR background with clutter lines and blobs, at the drawing resolution ``n``."""
+def _background(rng: np.random.Generator, n: int, clutter: float = 1.0) -> np.ndarray:
+    """A textured float32 BGR background with clutter lines and blobs (their number and the texture's strength
+    scaled by ``clutter``), at the drawing resolution ``n``."""
     c0 = np.array(_bgr(rng.uniform(0, 360), rng.uniform(0, 0.6), rng.uniform(0.15, 0.9)), np.float32)
     c1 = np.array(_bgr(rng.uniform(0, 360), rng.uniform(0, 0.6), rng.uniform(0.15, 0.9)), np.float32)
     theta = rng.uniform(0, 2 * np.pi)
     ramp = np.linspace(-0.5, 0.5, n, dtype=np.float32)
     t = np.clip(np.cos(theta) * ramp[None, :] + np.sin(theta) * ramp[:, None] + 0.5, 0, 1)[..., None]
     img = c0 * (1 - t) + c1 * t
-    grid = rng.standard_normal((4, 4, 3)).astype(np.float32) * rng.uniform(0, 40)
+    grid = rng.standard_normal((4, 4, 3)).astype(np.float32) * np.float32(rng.uniform(0, 40) * clutter)
     img += cv2.resize(grid, (n, n), interpolation=cv2.INTER_CUBIC)
-    for _ in range(int(rng.integers(2, 8))):  # lines in any hue (a red line is not a red object) and dull blobs
+    for _ in range(
+        _scaled(int(rng.integers(2, 8)), clutter)
+    ):  # lines in any hue (a red line is not a red object) and dull blobs
         if rng.random() < 0.5:
             hue = float(rng.choice([*_HUES.values(), *_OFF_PALETTE_HUES]))
             p0, p1 = (tuple(int(v) for v in rng.uniform(-0.1 * n, 1.1 * n, 2)) for _ in range(2))
@@ -136,20 +139,28 @@ def _colour(name: str, rng: np.random.Generator) -> tuple[float, float, float]:
     return _bgr(_HUES[name] + rng.uniform(-10, 10), rng.uniform(0.5, 1.0), rng.uniform(0.45, 1.0))
 
 
-def render_cls_image(seed: int, split: str, index: int, imgsz: int = DEFAULT_IMGSZ) -> tuple[np.ndarray, int]:
+def _scaled(count: int, clutter: float) -> int:
+    """``count`` clutter items scaled by ``clutter`` (the count itself at 1.0, so the default draws are unchanged)."""
+    return count if clutter == 1.0 else int(count * clutter + 0.5)
+
+
+def render_cls_image(
+    seed: int, split: str, index: int, imgsz: int = DEFAULT_IMGSZ, clutter: float = 1.0
+) -> tuple[np.ndarray, int]:
     """Render image ``index`` of ``split`` for ``seed``: ``(BGR uint8 image of imgsz x imgsz, class id)``.
 
     The class of image ``i`` is ``(seed + i) % 10``, so every class has the same number of images (up to one). The
-    result depends only on the arguments.
+    result depends only on the arguments. ``clutter`` scales the distractors, the background lines and blobs, the
+    lines across the object and the sensor noise (1.0: the ``shapes-cls`` images; 0: one object on a plain ramp).
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
     rng = np.random.default_rng([int(seed), SPLITS.index(split), int(index), 1])
     cls = (int(seed) + int(index)) % len(SHAPES_CLS_NAMES)
     n = int(imgsz) * _SS
-    img = _background(rng, n)
+    img = _background(rng, n, clutter)
     main = rng.uniform(0.35, 0.9) * n
-    for _ in range(int(rng.integers(0, 4))):  # distractors, at most half the main object's size
+    for _ in range(_scaled(int(rng.integers(0, 4)), clutter)):  # distractors, at most half the main object's size
         kind = rng.random()
         if kind < 0.4:
             col, shp = SHAPES_CLS_NAMES[int(rng.integers(len(SHAPES_CLS_NAMES)))].split("_")
@@ -164,20 +175,23 @@ def render_cls_image(seed: int, split: str, index: int, imgsz: int = DEFAULT_IMG
     col, shp = SHAPES_CLS_NAMES[cls].split("_")
     centre = n / 2 + rng.uniform(-0.5, 0.5, 2) * (n - main) * 0.8
     _draw(img, shp, _colour(col, rng), centre, main, rng)
-    for _ in range(int(rng.integers(0, 2))):  # a thin line across everything, the object included
+    for _ in range(_scaled(int(rng.integers(0, 2)), clutter)):  # a thin line across everything, the object included
         p0, p1 = (tuple(int(v) for v in rng.uniform(0, n, 2)) for _ in range(2))
         cv2.line(img, p0, p1, _bgr(rng.uniform(0, 360), rng.uniform(0, 0.5), rng.uniform(0, 1)), _SS, cv2.LINE_AA)
     out = cv2.resize(img, (int(imgsz), int(imgsz)), interpolation=cv2.INTER_AREA)
     out *= rng.uniform(0.85, 1.15, 3).astype(np.float32)  # white balance
     if rng.random() < 0.3:
         out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.4, 0.9))
-    out += rng.standard_normal(out.shape).astype(np.float32) * np.float32(rng.uniform(2, 12))
+    out += rng.standard_normal(out.shape).astype(np.float32) * np.float32(rng.uniform(2, 12) * clutter)
     return np.clip(out + 0.5, 0, 255).astype(np.uint8), cls
 
 
-def _params(seed: int, n_train: int, n_val: int, imgsz: int) -> dict[str, int | str]:
-    return {"name": "shapes-cls", "version": FORMAT_VERSION, "seed": seed, "n_train": n_train, "n_val": n_val,
-            "imgsz": imgsz}  # fmt: skip
+def _params(seed: int, n_train: int, n_val: int, imgsz: int, clutter: float) -> dict[str, int | str | float]:
+    params = {"name": "shapes-cls", "version": FORMAT_VERSION, "seed": seed, "n_train": n_train, "n_val": n_val,
+              "imgsz": imgsz}  # fmt: skip
+    if clutter != 1.0:  # only then: the default set keeps the hash (and the cache) it had before the knob
+        params["clutter"] = clutter
+    return params
 
 
 def _hash(params: dict[str, int | str]) -> str:
@@ -201,6 +215,7 @@ def make_shapes_cls(
     n_train: int = DEFAULT_N_TRAIN,
     n_val: int = DEFAULT_N_VAL,
     imgsz: int = DEFAULT_IMGSZ,
+    clutter: float = 1.0,
 ) -> Path:
     """Generate the ``shapes-cls`` dataset unless it is cached, and return its folder (``train/``, ``val/`` inside).
 
@@ -210,16 +225,22 @@ def make_shapes_cls(
         seed: generation seed; the same arguments give identical images.
         n_train, n_val: images per split (at least 10 each, so that every class is present).
         imgsz: side of the square images in pixels (at least 16).
+        clutter: how much clutter to draw, from 0 (none) to 1 (the ``shapes-cls`` images; ``render_cls_image``).
 
     Raises:
-        ValueError: a count below 10, a size below 16 or a negative seed.
+        ValueError: a count below 10, a size below 16, a negative seed or a clutter outside [0, 1].
     """
     for key, value, least in (("n_train", n_train, 10), ("n_val", n_val, 10), ("imgsz", imgsz, 16), ("seed", seed, 0)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
             raise ValueError(f"make_shapes_cls: {key} must be an integer >= {least}, got {value!r}")
-    params = _params(int(seed), int(n_train), int(n_val), int(imgsz))
+    if isinstance(clutter, bool) or not isinstance(clutter, (int, float)) or not 0.0 <= clutter <= 1.0:
+        raise ValueError(f"make_shapes_cls: clutter must be a number in [0, 1], got {clutter!r}")
+    clutter = float(clutter)
+    params = _params(int(seed), int(n_train), int(n_val), int(imgsz), clutter)
     root = (Path(root) if root is not None else cache_root() / "shapes-cls").expanduser().resolve()
-    final = root / f"seed{seed}-train{n_train}-val{n_val}-img{imgsz}"
+    final = root / (
+        f"seed{seed}-train{n_train}-val{n_val}-img{imgsz}" + (f"-clutter{clutter:g}" if clutter != 1 else "")
+    )
     if _is_complete(final, params):
         return final
     root.mkdir(parents=True, exist_ok=True)
@@ -229,7 +250,7 @@ def make_shapes_cls(
             for name in SHAPES_CLS_NAMES:
                 (tmp / split / name).mkdir(parents=True)
             for i in range(int(params[f"n_{split}"])):
-                img, c = render_cls_image(seed, split, i, imgsz)
+                img, c = render_cls_image(seed, split, i, imgsz, clutter)
                 if not cv2.imwrite(str(tmp / split / SHAPES_CLS_NAMES[c] / f"{i:06d}.png"), img):
                     raise OSError(f"could not write an image into {tmp}; check free space and permissions")
         (tmp / _MARKER).write_text(json.dumps({"hash": _hash(params), "params": params}, indent=1) + "\n")
@@ -245,9 +266,13 @@ def make_shapes_cls(
     return final
 
 
-BUILTIN_NAMES = ("shapes-cls", "shapes_cls")
+# The built-in sets by name (``_`` reads as ``-``): ``make_shapes_cls`` arguments. ``shapes-cls`` is the set the first
+# ShuffleNet study ran on (docs/shufflenet-study.md); a recalibrated set gets a new name, so that one stays available.
+SHAPES_CLS_SETS: dict[str, dict[str, int | float]] = {"shapes-cls": {}}
+BUILTIN_NAMES = tuple(SHAPES_CLS_SETS)
 
 
 def resolve_builtin_cls_dataset(name: str | Path) -> Path | None:
-    """The folder of a built-in classification dataset (``shapes-cls``, generated on first use), else None."""
-    return make_shapes_cls() if str(name).strip().lower() in BUILTIN_NAMES else None
+    """The folder of a built-in classification dataset (``shapes-cls``, ...: generated on first use), else None."""
+    key = str(name).strip().lower().replace("_", "-")
+    return make_shapes_cls(**SHAPES_CLS_SETS[key]) if key in SHAPES_CLS_SETS else None
