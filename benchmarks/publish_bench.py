@@ -1,6 +1,7 @@
 """Publish a bench run into docs/benchmark.md (the section between its ``<!-- generated: SECTION -->`` and
 ``<!-- end generated -->`` markers; the text around it is kept) with the run's pareto.png and curves.png copied to
-docs/img/<figures>-pareto.png and docs/img/<figures>-curves.png.
+docs/img/<figures>-pareto.png and docs/img/<figures>-curves.png (and, for a bench with ``--deploy``, each
+pareto-<target>.png to docs/img/<figures>-pareto-<target>.png).
 
 python benchmarks/publish_bench.py results/bench-v2                     # the main results ("bench results")
 python benchmarks/publish_bench.py results/ghost-nano --section "ghost at nano width" --figures ghost-nano \
@@ -51,6 +52,11 @@ def main(argv: list[str] | None = None) -> Path:
     curves = (a.run / "curves.png").is_file()
     if curves:
         shutil.copyfile(a.run / "curves.png", img / curves_png)
+    deployed = []  # bench --deploy: one figure per target, the file's own mAP against the file's own latency
+    for fig in sorted(a.run.glob("pareto-*.png")):
+        target = fig.stem.removeprefix("pareto-")
+        shutil.copyfile(fig, img / f"{a.figures}-{fig.name}")
+        deployed += [f"![mAP50-95 of the {target} files against their latency](img/{a.figures}-{fig.name})", ""]
     try:
         folder = a.run.resolve().relative_to(DOCS.parent).as_posix()
     except ValueError:
@@ -91,6 +97,7 @@ def main(argv: list[str] | None = None) -> Path:
             *timing,
             f"![mAP50-95 against GFLOPs and against CPU latency](img/{pareto})",
             "",
+            *deployed,
             *([f"![val mAP50-95 per epoch, one line per run](img/{curves_png})", ""] if curves else []),
         ]
     )
