@@ -39,6 +39,7 @@ PARAMS = {
     "yolov5m.yaml": 21_190_557,
     "yolov5n-c3ghost.yaml": 1_346_897,  # the nano-width ablation: C3Ghost only,
     "yolov5n-ghost-wide.yaml": 1_865_674,  # Ghost widened to yolov5n's GFLOPs,
+    "yolov5n-ghost-deep.yaml": 1_080_749,  # Ghost in the P4/P5 stages only
     "yolov5n-ghostconv.yaml": 1_574_477,  # GhostConv only
     "yolov5n-ghost.yaml": 1_049_217,
     "yolov5n.yaml": 1_872_157,
