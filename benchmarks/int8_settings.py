@@ -2,7 +2,7 @@
 their fp32 exports, all timed in one interleaved run.
 
 For ONNX Runtime: activations unsigned or signed (U8S8 / S8S8), per-tensor or per-channel weight scales, depthwise
-convs quantized or kept in fp32; for OpenVINO (NNCF): depthwise convs quantized or kept, and the runtime's default
+convs quantized or kept in fp32, activation ranges from the extremes (min/max), a percentile or the entropy; for OpenVINO (NNCF): depthwise convs quantized or kept, and the runtime's default
 inference precision (bf16 for the floating-point parts on CPUs with bf16 units) against its ``f32`` hint. A checkpoint (``--weights``)
 is also scored with pycocotools under the ``val`` protocol; a config (``--cfg``, initial weights, calibrated on the
 dataset's images all the same) is timed only: latency depends on the graph, not on the weights.
@@ -33,6 +33,9 @@ VARIANTS: dict[str, tuple[str, dict | None, str | None]] = {
     "onnx-s8": ("onnx", {"activations": "s8"}, None),
     "onnx-u8-dwfp32": ("onnx", {"keep_float": ("depthwise",)}, None),
     "onnx-u8-pc-dwfp32": ("onnx", {"per_channel": True, "keep_float": ("depthwise",)}, None),
+    "onnx-u8-pct": ("onnx", {"calibration": "percentile"}, None),
+    "onnx-u8-pc-pct": ("onnx", {"per_channel": True, "calibration": "percentile"}, None),
+    "onnx-u8-entropy": ("onnx", {"calibration": "entropy"}, None),
     "openvino-fp32": ("openvino", None, None),
     "openvino-fp32-f32": ("openvino", None, "f32"),
     "openvino-int8": ("openvino", {}, None),

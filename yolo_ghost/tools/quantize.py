@@ -44,6 +44,9 @@ DEFAULT_CALIB_IMAGES = 300
 # ONNX Runtime's activation type: unsigned activations with signed weights (U8S8) run its VNNI / AVX2 kernels; signed
 # ones (S8S8, its default for QDQ) ran slower on the development CPU (measured in docs/export.md).
 ONNX_ACTIVATIONS = ("u8", "s8")
+# ONNX Runtime's ways of fitting each activation's range on the calibration images: the extremes seen (its default),
+# a high percentile of the values (outliers clipped), or the range that keeps the histogram's entropy.
+ONNX_CALIBRATIONS = ("minmax", "percentile", "entropy")
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class Int8Settings:
         keep_float: layer types left in floating point: ``depthwise`` and/or block class names.
         per_channel: ONNX Runtime: one weight scale per output channel (NNCF's MIXED preset always has them).
         activations: ONNX Runtime's activation type, ``u8`` (default) or ``s8``.
+        calibration: ONNX Runtime's range fitting, ``minmax`` (default), ``percentile`` or ``entropy``.
     """
 
     data: str | Path
@@ -63,12 +67,15 @@ class Int8Settings:
     keep_float: tuple[str, ...] = ()
     per_channel: bool = False
     activations: str = "u8"
+    calibration: str = "minmax"
 
     def __post_init__(self) -> None:
         if type(self.calib_images) is not int or self.calib_images < 1:
             raise ConfigError(f"--calib-images {self.calib_images!r}: give at least 1 calibration image")
         if self.activations not in ONNX_ACTIVATIONS:
             raise ConfigError(f"INT8 activations {self.activations!r}: choose {' or '.join(ONNX_ACTIVATIONS)}")
+        if self.calibration not in ONNX_CALIBRATIONS:
+            raise ConfigError(f"INT8 calibration {self.calibration!r}: choose one of {', '.join(ONNX_CALIBRATIONS)}")
         object.__setattr__(self, "keep_float", tuple(self.keep_float))
 
 
@@ -150,12 +157,19 @@ def quantize_onnx(
     depthwise: bool,
     per_channel: bool,
     activations: str = "u8",
+    calibration: str = "minmax",
 ) -> list[str]:
     """Quantize the convolutions of ``src`` to INT8 (ONNX Runtime static quantization, QDQ) into ``dst``, keeping
     the convolutions inside ``modules`` (and, with ``depthwise``, every depthwise one) in fp32; the metadata of
     ``src`` is kept. Returns the names of the convolutions left in fp32."""
     import onnx
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
 
     proto = onnx.load(str(src))
     convs = [n for n in proto.graph.node if n.op_type == "Conv"]
@@ -179,6 +193,8 @@ def quantize_onnx(
         str(src), str(dst), Reader(), quant_format=QuantFormat.QDQ, op_types_to_quantize=["Conv"],
         nodes_to_exclude=keep, per_channel=per_channel, weight_type=QuantType.QInt8,
         activation_type=QuantType.QUInt8 if activations == "u8" else QuantType.QInt8,
+        calibrate_method={"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile,
+                          "entropy": CalibrationMethod.Entropy}[calibration],
     )  # fmt: skip
     out = onnx.load(str(dst))
     del out.metadata_props[:]
@@ -250,7 +266,9 @@ def quantize_export(
     batches = calibration_batches(model, settings.data, imgsz, settings.calib_images)
     depthwise = DEPTHWISE in settings.keep_float
     if fmt == "onnx":
-        kept = quantize_onnx(src, dst, batches, modules, depthwise, settings.per_channel, settings.activations)
+        kept = quantize_onnx(
+            src, dst, batches, modules, depthwise, settings.per_channel, settings.activations, settings.calibration
+        )
     else:
         if dst.exists():
             shutil.rmtree(dst)
