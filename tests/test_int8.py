@@ -9,6 +9,7 @@ import statistics
 from pathlib import Path
 
 import onnx
+import onnx.numpy_helper
 import pytest
 import torch
 from toy_data import finding_model, make_dataset
@@ -84,6 +85,31 @@ def test_onnx_int8_quantizes_the_convs_but_the_head_and_scores(files, tmp_path):
     assert meta["imgsz"] == f"[{IMG}, {IMG}]" and "'quantize': 8" in meta["args"]
     got = _score(r.path, data, tmp_path / "v")
     assert got["num_detections"] > 0 and 0.0 <= got["AP50-95"] <= 1.0
+
+
+def _activation_scales(path: Path) -> dict[str, float]:
+    """The scale of every QuantizeLinear of an activation (its input is not a weight initializer), by node name."""
+    g = onnx.load(str(path)).graph
+    init = {t.name: onnx.numpy_helper.to_array(t) for t in g.initializer}
+    return {n.name: float(init[n.input[1]]) for n in g.node if n.op_type == "QuantizeLinear" and n.input[0] not in init}
+
+
+def test_percentile_calibration_clips_the_activation_ranges(files, tmp_path):
+    ckpt, data = files
+    scales = {}
+    for method in ("minmax", "percentile"):
+        r = export(
+            weights=ckpt, out=tmp_path / method, format="onnx", int8=Int8Settings(str(data), CALIB, calibration=method)
+        )
+        assert r.int8["calibration"] == method
+        scales[method] = _activation_scales(r.path)
+    assert scales["minmax"].keys() == scales["percentile"].keys() and len(scales["minmax"]) > 10
+    # the 0.001-99.999 percentiles of the values never reach beyond their extremes, and clip some of them (a little,
+    # with four calibration images; more where outliers are real)
+    ratios = sorted(scales["percentile"][k] / scales["minmax"][k] for k in scales["minmax"])
+    assert ratios[-1] <= 1 + 1e-6 and ratios[len(ratios) // 2] < 1 - 1e-5
+    with pytest.raises(ConfigError, match="INT8 calibration 'kl'"):
+        Int8Settings(str(data), CALIB, calibration="kl")
 
 
 def _onnx_scope(module: str) -> str:
@@ -171,6 +197,9 @@ def test_int8_commands_explain_what_is_missing(files, tmp_path, capsys):
     assert "--int8 needs --data" in capsys.readouterr().err
     assert cli(["export", "--weights", str(ckpt), "--keep-float", "depthwise"]) == 2
     assert "add --int8" in capsys.readouterr().err
+    assert cli(["export", "--weights", str(ckpt), "--format", "openvino", "--int8", "--data", str(data),
+                "--calibration", "percentile"]) == 2  # fmt: skip
+    assert "NNCF fits its own" in capsys.readouterr().err
     assert cli(["export", "--weights", str(ckpt), "--format", "torchscript", "--int8", "--data", str(data)]) == 2
     assert "supported for --format onnx and openvino" in capsys.readouterr().err
     out = tmp_path / "q.onnx"

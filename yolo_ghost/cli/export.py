@@ -58,6 +58,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--per-channel", action="store_true",
         help="INT8 onnx: one scale per output channel of each weight (NNCF's preset already uses them)",
     )  # fmt: skip
+    from yolo_ghost.tools.quantize import ONNX_CALIBRATIONS
+
+    p.add_argument(
+        "--calibration", choices=ONNX_CALIBRATIONS, default=None,
+        help="INT8 onnx: how activation ranges are fitted on the calibration images: minmax (the extremes; default), "
+        "percentile (outliers clipped), entropy",
+    )  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,12 +73,24 @@ def run(args: argparse.Namespace) -> int:
     from yolo_ghost.tools.export import export
     from yolo_ghost.tools.quantize import DEFAULT_CALIB_IMAGES, Int8Settings
 
-    if not args.int8 and (args.data or args.calib_images or args.keep_float or args.per_channel):
-        raise ConfigError("--data, --calib-images, --keep-float and --per-channel set up an INT8 export; add --int8")
+    if not args.int8 and (args.data or args.calib_images or args.keep_float or args.per_channel or args.calibration):
+        raise ConfigError(
+            "--data, --calib-images, --keep-float, --per-channel and --calibration set up an INT8 export; add --int8"
+        )
+    if args.calibration and args.format != "onnx":
+        raise ConfigError(
+            f"--calibration sets ONNX Runtime's range fitting; NNCF fits its own for --format {args.format}"
+        )
     if args.int8 and not args.data:
         raise ConfigError("--int8 needs --data: the dataset whose training images calibrate the INT8 ranges")
     int8 = (
-        Int8Settings(args.data, args.calib_images or DEFAULT_CALIB_IMAGES, tuple(args.keep_float), args.per_channel)
+        Int8Settings(
+            args.data,
+            args.calib_images or DEFAULT_CALIB_IMAGES,
+            tuple(args.keep_float),
+            args.per_channel,
+            calibration=args.calibration or "minmax",
+        )
         if args.int8
         else None
     )

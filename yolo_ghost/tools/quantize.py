@@ -278,5 +278,6 @@ def quantize_export(
         "keep_float": list(settings.keep_float),
         "per_channel": settings.per_channel,
         "activations": settings.activations,
+        "calibration": settings.calibration if fmt == "onnx" else "nncf",
         "float_ops": len(kept),
     }
