@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 from yolo_ghost.bench.files import check_settings, read_bench_folder
-from yolo_ghost.bench.tasks import model_name
+from yolo_ghost.bench.tasks import model_name, recorded_hyp
 from yolo_ghost.cfg import ConfigError
 from yolo_ghost.utils.atomic import write_json_atomic
 
@@ -34,9 +34,16 @@ def pool(sources: list[Path], out: Path, cfgs: list[str] | None, pairs: dict[str
     """Write the pooled bench folder ``out`` from the bench folders ``sources``; returns ``out``."""
     read = [(src, *read_bench_folder(src)) for src in sources]
     first_src, first, _ = read[0]
+
+    def recipe(settings: dict, key: str) -> object:
+        # a detector's hyp as its runs trained: a key added to the recipe since its bench began took YOLOv5's value
+        if key == "hyp" and settings.get("task", "detect") == "detect" and settings.get("hyp") is not None:
+            return recorded_hyp(settings["hyp"])
+        return settings.get(key) or None  # no teacher recorded as {} or not at all
+
     for src, settings, _ in read[1:]:
         for key in RECIPE_KEYS:
-            a, b = settings.get(key), first.get(key)
+            a, b = recipe(settings, key), recipe(first, key)
             if a != b:
                 if isinstance(a, dict) and isinstance(b, dict):  # the hyp: name the keys that differ
                     diff = sorted(k for k in {*a, *b} if a.get(k) != b.get(k))
