@@ -2,10 +2,11 @@
 their fp32 exports, all timed in one interleaved run.
 
 For ONNX Runtime: activations unsigned or signed (U8S8 / S8S8), per-tensor or per-channel weight scales, depthwise
-convs quantized or kept in fp32, activation ranges from the extremes (min/max), a percentile or the entropy; for OpenVINO (NNCF): depthwise convs quantized or kept, and the runtime's default
-inference precision (bf16 for the floating-point parts on CPUs with bf16 units) against its ``f32`` hint. A checkpoint (``--weights``)
-is also scored with pycocotools under the ``val`` protocol; a config (``--cfg``, initial weights, calibrated on the
-dataset's images all the same) is timed only: latency depends on the graph, not on the weights.
+convs quantized or kept in fp32, activation ranges from the extremes (min/max), a percentile or the entropy. For
+OpenVINO (NNCF): depthwise convs quantized or kept, and the runtime's default inference precision (bf16 for the
+floating-point parts on CPUs with bf16 units) against its ``f32`` hint. A checkpoint (``--weights``) is also scored
+with pycocotools under the ``val`` protocol; a config (``--cfg``, initial weights, calibrated on the dataset's images
+all the same) is timed only: latency depends on the graph, not on the weights.
 
     python benchmarks/int8_settings.py --weights results/ghost-nano/train/yolov5n-ghostconv/seed0/weights/best.pt
     python benchmarks/int8_settings.py --cfg yolov5s.yaml yolov5s-ghost.yaml --img 640 --variants onnx-fp32 onnx-u8-pc

@@ -77,10 +77,6 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(
             "--data, --calib-images, --keep-float, --per-channel and --calibration set up an INT8 export; add --int8"
         )
-    if args.calibration and args.format != "onnx":
-        raise ConfigError(
-            f"--calibration sets ONNX Runtime's range fitting; NNCF fits its own for --format {args.format}"
-        )
     if args.int8 and not args.data:
         raise ConfigError("--int8 needs --data: the dataset whose training images calibrate the INT8 ranges")
     int8 = (

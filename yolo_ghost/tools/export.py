@@ -380,6 +380,8 @@ def export(
         raise ConfigError(f"export: unknown format {format!r}; the CPU formats are {', '.join(formats)}")
     if int8 and format not in INT8_FORMATS:
         raise ConfigError(f"--int8: supported for --format {' and '.join(INT8_FORMATS)}, not {format!r}")
+    if int8 and int8.calibration != "minmax" and format != "onnx":
+        raise ConfigError(f"--calibration sets ONNX Runtime's range fitting; NNCF fits its own for --format {format}")
     if weights is not None:
         model = load_checkpoint(weights, trust=trust_checkpoint)
         if imgsz is None:
