@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import shutil
+import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ from study import (
 
 from yolo_ghost.bench.report import format_interval, format_mean_std, register_report_section, write_report
 from yolo_ghost.bench.stats import Difference, welch_interval
+from yolo_ghost.data.shapes_cls import SHAPES_CLS_SETS
 from yolo_ghost.models.yolo import build_model
 from yolo_ghost.tools.profiler import profile_model
 from yolo_ghost.utils.atomic import atomic_write
@@ -223,6 +225,39 @@ def _variant_rows(report: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     return {v.name: by_cfg[v.cfg] for v in STUDY if v.cfg in by_cfg}
 
 
+# The study at its own setting: CIFAR-10 on disk, 32 px, a full schedule, on a GPU (documented on the page).
+GPU_COMMAND = (
+    "yolo-ghost bench --cfg " + " ".join(v.cfg for v in STUDY) + " \\\n"
+    "    --data ~/data/cifar10 --epochs 200 --imgsz 32 --batch-size 128 --device 0 --seeds 5 --name study-cifar10"
+)
+
+
+def scored_on(data: str) -> str:
+    """Which split a classifier bench on ``data`` scored, in words (``yolo_ghost.bench.tasks``: a held-out test split
+    when the dataset has one, else val)."""
+    key = str(data).strip().lower().replace("_", "-")
+    if key in SHAPES_CLS_SETS:
+        n_test = SHAPES_CLS_SETS[key].get("n_test", 0)
+        return f"the held-out test split ({n_test:,} images, scored once)" if n_test else "the val split"
+    return "the dataset's test split when it has one beside val, else its val split"
+
+
+def resolution_line(top1_runs: Mapping[str, Sequence[float]], ours: Mapping[str, Difference]) -> str:
+    """What this bench can resolve: the baseline's seed spread and the smallest difference its intervals exclude
+    (the largest half-width of the variants' intervals against the baseline: a true difference that large or
+    larger is called)."""
+    base = top1_runs["baseline"]
+    spread = statistics.stdev(base) if len(base) > 1 else float("nan")
+    widths = [d.half_width for d in ours.values() if d.half_width is not None]
+    if not widths:
+        return f"Baseline seed-to-seed standard deviation of top-1: {spread:.4f} ({len(base)} seeds)."
+    return (
+        f"Baseline seed-to-seed standard deviation of top-1: {spread:.4f} ({len(base)} seeds). The 95% intervals "
+        f"against the baseline are ±{min(widths):.4f} to ±{max(widths):.4f} wide: a difference smaller than that "
+        "cannot be told from seed noise here."
+    )
+
+
 def study_page(report: Mapping[str, Any], figures: Mapping[str, str]) -> str:
     """The Markdown of ``docs/shufflenet-study.md`` for a classifier bench report; ``figures`` maps ``curves`` and
     ``pareto`` to the image paths the page links (relative to it)."""
@@ -336,7 +371,8 @@ def study_page(report: Mapping[str, Any], figures: Mapping[str, str]) -> str:
                  if r.get("still_improving_seeds")]  # fmt: skip
     out += [
         "",
-        "Top-1 / top-5: mean ± std over seeds of best.pt on the val split; Δ with Welch's t 95% interval against "
+        f"Top-1 / top-5: mean ± std over seeds of best.pt on {scored_on(s['data'])}; Δ with Welch's t 95% interval "
+        "against "
         "the baseline; the study's Δ is its variant's top-1 minus its baseline's, one run each, and *inside* means it "
         f"lies within our interval; latency: batch 1 at {s['latency_imgsz']}x{s['latency_imgsz']}, BN fused, median "
         "of the bench's interleaved rounds, (x) = ratio to the baseline.",
@@ -349,6 +385,8 @@ def study_page(report: Mapping[str, Any], figures: Mapping[str, str]) -> str:
             else "Every run had reached its plateau (val top-1 gained at most 5% of its final value over the last "
             "quarter of its epochs)."
         ),
+        "",
+        resolution_line(top1_runs, ours),
         "",
         "## The study's conclusions, checked",
         "",
@@ -372,6 +410,19 @@ def study_page(report: Mapping[str, Any], figures: Mapping[str, str]) -> str:
     out += [
         "",
         f"Compute (MAC ratio to the baseline at {STUDY_IMGSZ}x{STUDY_IMGSZ}): {ratios}.",
+        "",
+        "## The study at its own setting, on a GPU",
+        "",
+        "The study trained on CIFAR-10 itself. With CIFAR-10 on disk as an ImageFolder (`cifar10/train/<class>/*.png`, "
+        "`cifar10/test/<class>/*.png`: nothing is downloaded, see [training](training.md)), the same six configs at "
+        "32 px run as one command on a GPU:",
+        "",
+        "```bash",
+        GPU_COMMAND,
+        "```",
+        "",
+        "The study does not state its schedule; 200 epochs at batch 128 is a common CIFAR-10 one, and five seeds "
+        "give intervals to set beside its single runs. `publish_study.py` publishes that bench as it does this one.",
         "",
         "## Figures",
         "",

@@ -36,3 +36,19 @@ def randomize_bn():
         return model
 
     return apply
+
+
+@pytest.fixture
+def ema_decays(monkeypatch):
+    """The weight EMA's ``(update number, decay)`` at every update of the runs in the test (``yolo_ghost.engine.ema``:
+    the schedule a trainer gave it, read back where ultralytics reads it)."""
+    from ultralytics.utils.torch_utils import ModelEMA
+
+    decays: list[tuple[int, float]] = []
+    update = ModelEMA.update
+    monkeypatch.setattr(
+        ModelEMA,
+        "update",
+        lambda self, m: decays.append((self.updates + 1, self.decay(self.updates + 1))) or update(self, m),
+    )
+    return decays

@@ -32,10 +32,10 @@ def test_rendering_is_deterministic_and_labels_are_balanced():
     c, _ = render_cls_image(3, "val", 17, 32)
     assert a.shape == (32, 32, 3) and a.dtype == np.uint8
     assert np.array_equal(a, b) and ca == cb == (3 + 17) % 10
-    assert not np.array_equal(a, c)
+    assert not np.array_equal(a, c) and not np.array_equal(a, render_cls_image(3, "test", 17, 32)[0])
     assert a.std() > 10  # textured, not a flat image
     with pytest.raises(ValueError, match="split must be one of"):
-        render_cls_image(0, "test", 0)
+        render_cls_image(0, "valid", 0)
 
 
 def test_dataset_is_written_in_imagefolder_layout_and_reused(tmp_path):
@@ -92,3 +92,19 @@ def test_clutter_scales_the_clutter_and_keeps_the_classes_balanced(tmp_path):
 def test_bad_arguments_are_refused(tmp_path, kw, match):
     with pytest.raises(ValueError, match=f"{match} must be an integer"):
         make_shapes_cls(tmp_path, **kw)
+
+
+def test_a_held_out_test_split_is_balanced_and_leaves_train_and_val_as_they_were(tmp_path):
+    with_test = make_shapes_cls(tmp_path, n_train=20, n_val=10, n_test=30, imgsz=24, clutter=0.5)
+    without = make_shapes_cls(tmp_path, n_train=20, n_val=10, imgsz=24, clutter=0.5)
+    assert with_test.name.endswith("-test30-clutter0.5") and not (without / "test").exists()
+    counts = Counter(p.parent.name for p in (with_test / "test").glob("*/*.png"))
+    assert sorted(counts) == list(SHAPES_CLS_NAMES) and set(counts.values()) == {3}
+    for split in ("train", "val"):  # the test split draws its own images; the others are those of the set without it
+        for f in (with_test / split).glob("*/*.png"):
+            assert np.array_equal(cv2.imread(str(f)), cv2.imread(str(without / split / f.parent.name / f.name)))
+    test_imgs = {hashlib.sha256(cv2.imread(str(f)).tobytes()).hexdigest() for f in (with_test / "test").glob("*/*")}
+    train_imgs = {hashlib.sha256(cv2.imread(str(f)).tobytes()).hexdigest() for f in (with_test / "train").glob("*/*")}
+    assert len(test_imgs) == 30 and not test_imgs & train_imgs
+    with pytest.raises(ValueError, match="n_test must be 0"):
+        make_shapes_cls(tmp_path, n_test=5)

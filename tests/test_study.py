@@ -154,3 +154,18 @@ def test_a_tiny_bench_gives_the_hand_computed_intervals_and_verdicts(scenario, t
     assert f"- *{CONCLUSIONS[0].text}*: **not tested**" in page
     base_row = next(line for line in page.splitlines() if line.startswith("| baseline | `shufflenetv2-cls.yaml`"))
     assert base_row.endswith(f"| {study_report.study_file_kib(CFGS[0]):.0f} | 5116 |")
+
+
+def test_the_gpu_command_on_the_page_is_one_the_bench_takes():
+    import argparse
+    import shlex
+
+    from yolo_ghost.cli.bench import add_arguments
+
+    p = argparse.ArgumentParser(allow_abbrev=False)  # every flag spelled out, as the page prints it
+    add_arguments(p)
+    words = shlex.split(study_report.GPU_COMMAND.replace("\\\n", " "))
+    assert words[:2] == ["yolo-ghost", "bench"]
+    a = p.parse_args(words[2:])
+    assert a.cfg == [v.cfg for v in STUDY] and a.data == "~/data/cifar10"
+    assert (a.epochs, a.img, a.batch_size, a.device, a.seeds) == (200, 32, 128, "0", 5)

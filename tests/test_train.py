@@ -16,7 +16,6 @@ import pytest
 import torch
 import yaml
 from toy_data import anchor_free_cfg, make_dataset, read_results
-from ultralytics.utils.torch_utils import ModelEMA
 
 from yolo_ghost.cfg import ConfigError
 from yolo_ghost.engine.detect.train import YoloGhostTrainer, format_summary, load_hyp, train
@@ -173,7 +172,7 @@ class _KilledError(Exception):
     pass
 
 
-def test_resume_finishes_the_planned_epochs(tmp_path, data, monkeypatch):
+def test_resume_finishes_the_planned_epochs(tmp_path, data, monkeypatch, ema_decays):
     original = YoloGhostTrainer.save_model
 
     def save_then_die(self):
@@ -182,13 +181,6 @@ def test_resume_finishes_the_planned_epochs(tmp_path, data, monkeypatch):
 
     monkeypatch.setattr(YoloGhostTrainer, "save_model", save_then_die)
     # the EMA schedule of the hyp, read at every update, is the one the resumed run keeps
-    decays: list[tuple[int, float]] = []
-    update = ModelEMA.update
-    monkeypatch.setattr(
-        ModelEMA,
-        "update",
-        lambda self, m: decays.append((self.updates + 1, self.decay(self.updates + 1))) or update(self, m),
-    )
     ema = {"ema_decay": 0.5, "ema_tau": 7.0}
     run_args = {"epochs": 2, "imgsz": 64, "batch": 4, "nbs": 4, "workers": 0, **FAST}  # nbs 4: a step every batch
     with pytest.raises(_KilledError):
@@ -196,12 +188,12 @@ def test_resume_finishes_the_planned_epochs(tmp_path, data, monkeypatch):
     monkeypatch.setattr(YoloGhostTrainer, "save_model", original)
     run = tmp_path / "r"
     assert [r["epoch"] for r in read_results(run)] == [1]
-    first = len(decays)
+    first = len(ema_decays)
     s = train(None, resume=True, project=tmp_path)  # the newest run under the project
     assert Path(s["save_dir"]) == run and s["epochs"] == 2
     assert [r["epoch"] for r in read_results(run)] == [1, 2]
-    assert first > 0 and [u for u, _ in decays] == list(range(1, 2 * first + 1))  # counted on from the checkpoint
-    assert [d for _, d in decays] == pytest.approx([0.5 * (1 - math.exp(-u / 7.0)) for u, _ in decays])
+    assert first > 0 and [u for u, _ in ema_decays] == list(range(1, 2 * first + 1))  # counted on from the checkpoint
+    assert [d for _, d in ema_decays] == pytest.approx([0.5 * (1 - math.exp(-u / 7.0)) for u, _ in ema_decays])
     assert (run / "weights" / "best.pt").is_file()
     with pytest.raises(ConfigError, match="finished"):
         train(None, resume=run)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from yolo_ghost.engine.classify.train import (
     YoloGhostClassificationTrainer,
     YoloGhostClassificationValidator,
     check_classifier_cfg,
+    eval_split,
     format_summary,
     resolve_cls_data,
     train_classifier,
@@ -117,6 +119,17 @@ def test_validate_classifier_gives_the_training_summary_s_figures(run, data, tmp
     assert (Path(m["save_dir"]) / "metrics.json").is_file()
 
 
+def test_a_held_out_test_split_is_scored_once_and_named(run, tmp_path):
+    # training validated on val/ every epoch; the bench scores best.pt on test/ when the dataset holds one
+    folder = make_cls_folder(tmp_path / "d", n_train=8, n_val=6, n_test=10)
+    assert eval_split(folder) == "test" and eval_split(make_cls_folder(tmp_path / "e", 8, 6)) == "val"
+    m = validate_classifier(run["best"], data=folder, project=tmp_path, name="t", split="test")
+    assert m["n_images"] == 10 and m["top1"] == pytest.approx(_independent_top1(run["best"], folder / "test", 32))
+    assert validate_classifier(run["best"], data=folder, project=tmp_path, name="v")["n_images"] == 6
+    with pytest.raises(ConfigError, match="'val' or 'test'"):
+        validate_classifier(run["best"], data=folder, project=tmp_path, split="train")
+
+
 def test_validator_counts_top1_top5_and_per_class_accuracy(tmp_path):
     v = YoloGhostClassificationValidator(save_dir=tmp_path, args={"plots": False})
     v.init_metrics(type("M", (), {"names": {0: "a", 1: "b", 2: "c"}})())
@@ -133,7 +146,7 @@ class _KilledError(Exception):
     pass
 
 
-def test_resume_finishes_the_planned_epochs(data, tiny_cfg, tmp_path, monkeypatch):
+def test_resume_finishes_the_planned_epochs(data, tiny_cfg, tmp_path, monkeypatch, ema_decays):
     original = YoloGhostClassificationTrainer.save_model
 
     def save_then_die(self):
@@ -141,13 +154,22 @@ def test_resume_finishes_the_planned_epochs(data, tiny_cfg, tmp_path, monkeypatc
         raise _KilledError  # as if the process died right after the first epoch's checkpoint
 
     monkeypatch.setattr(YoloGhostClassificationTrainer, "save_model", save_then_die)
+    # the weight EMA sized by the hyp (yolo_ghost.engine.ema), read at every update, is the one the resumed run keeps
+    ema = {"ema_decay": 0.5, "ema_tau": 7.0}
     with pytest.raises(_KilledError):
-        train_classifier(tiny_cfg, data=data, epochs=2, imgsz=24, batch=8, project=tmp_path, name="r", **FAST)
+        # nbs 8: an optimizer step (and an EMA update) every batch
+        train_classifier(
+            tiny_cfg, data=data, epochs=2, imgsz=24, batch=8, nbs=8, project=tmp_path, name="r", hyp=ema, **FAST
+        )
     monkeypatch.setattr(YoloGhostClassificationTrainer, "save_model", original)
     read = lambda: [int(float(r["epoch"])) for r in csv.DictReader((tmp_path / "r" / "results.csv").open())]  # noqa: E731
     assert read() == [1]
+    first = len(ema_decays)
     s = train_classifier(None, resume=True, project=tmp_path)
     assert Path(s["save_dir"]) == tmp_path / "r" and s["epochs"] == 2 and read() == [1, 2]
+    assert first > 0 and [u for u, _ in ema_decays] == list(range(1, 2 * first + 1))  # counted on from the checkpoint
+    assert [d for _, d in ema_decays] == pytest.approx([0.5 * (1 - math.exp(-u / 7.0)) for u, _ in ema_decays])
+    assert torch.load(s["last"], map_location="cpu", weights_only=False)["model"].yaml["ema"] == ema
     with pytest.raises(ConfigError, match="finished"):
         train_classifier(None, resume=tmp_path / "r")
 

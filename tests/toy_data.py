@@ -75,10 +75,13 @@ def make_dataset(root: Path, n_train: int = 8, n_val: int = 4, size: int = 64, s
     return data
 
 
-def make_cls_folder(root: Path, n_train: int = 24, n_val: int = 12, size: int = 24, seed: int = 0) -> Path:
-    """ImageFolder data: noisy reddish (class ``red``) and bluish (class ``blue``) images, learnable in a few steps."""
+def make_cls_folder(
+    root: Path, n_train: int = 24, n_val: int = 12, size: int = 24, seed: int = 0, n_test: int = 0
+) -> Path:
+    """ImageFolder data: noisy reddish (class ``red``) and bluish (class ``blue``) images, learnable in a few steps;
+    a ``test/`` split too when ``n_test`` is set."""
     rng = np.random.default_rng(seed)
-    for split, n in (("train", n_train), ("val", n_val)):
+    for split, n in (("train", n_train), ("val", n_val), ("test", n_test)):
         for i in range(n):
             cls = ("blue", "red")[i % 2]
             base = np.array([200, 60, 40] if cls == "blue" else [40, 60, 200], np.float32)  # BGR

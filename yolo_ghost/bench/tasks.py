@@ -45,7 +45,8 @@ class BenchTask:
         check_data: raises ``ConfigError`` for a dataset this task cannot use.
         train: trains one run: ``train(cfg, data=, epochs=, imgsz=, batch=, device=, workers=, hyp=, seed=,
             project=, name=, exist_ok=, resume=, plots=)``.
-        score: ``score(checkpoint, data, imgsz, save_dir) -> {metric: value}`` on the dataset's val split.
+        score: ``score(checkpoint, data, imgsz, save_dir) -> {metric: value}`` on the dataset's evaluation split
+            (detectors: val; classifiers: a held-out test split when there is one, else val).
         check_hyp: ``check_hyp(hyp, source)`` raises ``ConfigError`` (naming ``source``) for a recorded hyp that
             ``--hyp`` would refuse.
     """
@@ -122,7 +123,7 @@ def _score_detector(ckpt: str, data: str, imgsz: int, save_dir: Path) -> dict[st
 
 def _score_classifier(ckpt: str, data: str, imgsz: int, save_dir: Path) -> dict[str, float]:
     m = train_cls.validate_classifier(ckpt, data=data, imgsz=imgsz, project=save_dir.parent, name=save_dir.name,
-                                      exist_ok=True)  # fmt: skip
+                                      exist_ok=True, split=train_cls.eval_split(data))  # fmt: skip
     return {"top1": float(m["top1"]), "top5": float(m["top5"])}
 
 
@@ -154,7 +155,8 @@ CLASSIFY = BenchTask(
     compared=("top1", "top5"),
     labels={"top1": "top-1", "top5": "top-5"},
     curve_columns=train_cls.CLS_CURVE_COLUMNS,
-    scoring="top-1 / top-5 of best.pt on the val split (ultralytics classification validator)",
+    scoring="top-1 / top-5 of best.pt on the held-out test split, or the val split when the dataset has no test split "
+    "(ultralytics classification validator)",
     recipe=_recipe_of(train_cls.CLASSIFY),
     check_data=train_cls.resolve_cls_data,
     train=train_cls.train_classifier,

@@ -8,7 +8,7 @@ background with lines crossing the object, blur and sensor noise. The label is t
 least twice the size of any distractor.
 
 Images are small (32 px by default, like CIFAR-10) and written as PNG in ImageFolder layout
-(``train/<class>/*.png``, ``val/<class>/*.png``), the layout the ultralytics classification loader reads and the one
+(``train/<class>/*.png``, ``val/<class>/*.png`` and, when asked for, a held-out ``test/<class>/*.png``), the layout the ultralytics classification loader reads and the one
 any folder dataset on disk uses. Every image is drawn from its own random generator seeded by
 ``(seed, split, index)``, so a dataset is identical from run to run and any image can be rendered alone
 (``render_cls_image``). ``make_shapes_cls`` writes the dataset once into ``cache_root() / "shapes-cls"`` and reuses it;
@@ -61,7 +61,8 @@ DEFAULT_SEED = 0
 DEFAULT_N_TRAIN = 5000
 DEFAULT_N_VAL = 1000
 DEFAULT_IMGSZ = 32
-SPLITS = ("train", "val")
+# A split's index seeds its images: "test" comes last, so that train and val draw what they drew before it existed.
+SPLITS = ("train", "val", "test")
 _MARKER = ".complete.json"
 _SS = 4  # drawn at 4x and area-downsampled: smooth edges even at 32 px
 
@@ -186,11 +187,16 @@ def render_cls_image(
     return np.clip(out + 0.5, 0, 255).astype(np.uint8), cls
 
 
-def _params(seed: int, n_train: int, n_val: int, imgsz: int, clutter: float) -> dict[str, int | str | float]:
+def _params(
+    seed: int, n_train: int, n_val: int, imgsz: int, clutter: float, n_test: int
+) -> dict[str, int | str | float]:
     params = {"name": "shapes-cls", "version": FORMAT_VERSION, "seed": seed, "n_train": n_train, "n_val": n_val,
               "imgsz": imgsz}  # fmt: skip
-    if clutter != 1.0:  # only then: the default set keeps the hash (and the cache) it had before the knob
+    # only when set: the default set keeps the hash (and the cache) it had before these knobs
+    if clutter != 1.0:
         params["clutter"] = clutter
+    if n_test:
+        params["n_test"] = n_test
     return params
 
 
@@ -205,7 +211,7 @@ def _is_complete(folder: Path, params: dict[str, int | str]) -> bool:
         return False
     if not isinstance(marker, dict) or marker.get("hash") != _hash(params):
         return False
-    return all(sum(1 for _ in (folder / s).rglob("*.png")) == params[f"n_{s}"] for s in SPLITS)
+    return all(sum(1 for _ in (folder / s).rglob("*.png")) == params.get(f"n_{s}", 0) for s in SPLITS)
 
 
 def make_shapes_cls(
@@ -216,8 +222,10 @@ def make_shapes_cls(
     n_val: int = DEFAULT_N_VAL,
     imgsz: int = DEFAULT_IMGSZ,
     clutter: float = 1.0,
+    n_test: int = 0,
 ) -> Path:
-    """Generate the ``shapes-cls`` dataset unless it is cached, and return its folder (``train/``, ``val/`` inside).
+    """Generate the ``shapes-cls`` dataset unless it is cached, and return its folder (``train/``, ``val/`` inside,
+    and ``test/`` when ``n_test`` is set).
 
     Args:
         root: folder holding the generated datasets (one sub-folder per parameter set); default
@@ -226,27 +234,37 @@ def make_shapes_cls(
         n_train, n_val: images per split (at least 10 each, so that every class is present).
         imgsz: side of the square images in pixels (at least 16).
         clutter: how much clutter to draw, from 0 (none) to 1 (the ``shapes-cls`` images; ``render_cls_image``).
+        n_test: images of a held-out ``test`` split (0: none, else at least 10). Training validates on ``val`` every
+            epoch; a bench scores its checkpoints once on ``test`` (``yolo_ghost.bench.tasks``), so that a small
+            ``val`` keeps the epochs fast while a large ``test`` keeps the final score's noise low.
 
     Raises:
-        ValueError: a count below 10, a size below 16, a negative seed or a clutter outside [0, 1].
+        ValueError: a count below 10 (``n_test`` may be 0), a size below 16, a negative seed or a clutter outside
+            [0, 1].
     """
-    for key, value, least in (("n_train", n_train, 10), ("n_val", n_val, 10), ("imgsz", imgsz, 16), ("seed", seed, 0)):
+    checks = (("n_train", n_train, 10), ("n_val", n_val, 10), ("imgsz", imgsz, 16), ("seed", seed, 0),
+              ("n_test", n_test, 0))  # fmt: skip
+    for key, value, least in checks:
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
             raise ValueError(f"make_shapes_cls: {key} must be an integer >= {least}, got {value!r}")
+    if 0 < n_test < 10:
+        raise ValueError(f"make_shapes_cls: n_test must be 0 (no test split) or at least 10, got {n_test!r}")
     if isinstance(clutter, bool) or not isinstance(clutter, (int, float)) or not 0.0 <= clutter <= 1.0:
         raise ValueError(f"make_shapes_cls: clutter must be a number in [0, 1], got {clutter!r}")
     clutter = float(clutter)
-    params = _params(int(seed), int(n_train), int(n_val), int(imgsz), clutter)
+    params = _params(int(seed), int(n_train), int(n_val), int(imgsz), clutter, int(n_test))
     root = (Path(root) if root is not None else cache_root() / "shapes-cls").expanduser().resolve()
     final = root / (
-        f"seed{seed}-train{n_train}-val{n_val}-img{imgsz}" + (f"-clutter{clutter:g}" if clutter != 1 else "")
+        f"seed{seed}-train{n_train}-val{n_val}-img{imgsz}"
+        + (f"-test{n_test}" if n_test else "")
+        + (f"-clutter{clutter:g}" if clutter != 1 else "")
     )
     if _is_complete(final, params):
         return final
     root.mkdir(parents=True, exist_ok=True)
     tmp = root / f".tmp-{final.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
-        for split in SPLITS:
+        for split in (s for s in SPLITS if params.get(f"n_{s}")):
             for name in SHAPES_CLS_NAMES:
                 (tmp / split / name).mkdir(parents=True)
             for i in range(int(params[f"n_{split}"])):

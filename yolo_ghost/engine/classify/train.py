@@ -17,12 +17,13 @@ from typing import Any
 
 import torch
 from ultralytics.models.yolo.classify import ClassificationTrainer, ClassificationValidator
-from ultralytics.utils import LOGGER, RANK
+from ultralytics.utils import DEFAULT_CFG, LOGGER, RANK
 
 from yolo_ghost.cfg import ConfigError, load_model_cfg, resolve_model_cfg
 from yolo_ghost.data.scan import scan_images
 from yolo_ghost.data.shapes_cls import BUILTIN_NAMES, resolve_builtin_cls_dataset
 from yolo_ghost.engine.curves import summary_warning
+from yolo_ghost.engine.ema import EmaScheduleMixin, check_ema, pop_ema_keys
 from yolo_ghost.engine.recipe import Recipe
 from yolo_ghost.engine.run import TrainTask, run_training, summarize
 from yolo_ghost.engine.run_dir import next_run_dir, remove_new_run_on_failure
@@ -90,20 +91,36 @@ class YoloGhostClassificationValidator(ClassificationValidator):
         return stats
 
 
-class YoloGhostClassificationTrainer(CpuTrainerMixin, ClassificationTrainer):
+class YoloGhostClassificationTrainer(EmaScheduleMixin, CpuTrainerMixin, ClassificationTrainer):
     """The ultralytics classification trainer for yolo-ghost classifiers (``model`` is the YAML config).
 
     Differences from ultralytics, each for a reason: the model is a ``YoloGhostClassifier`` built by the yolo-ghost
     builder, with its own initialisation kept (ultralytics resets every layer to PyTorch's defaults); on CPU PyTorch
     gets every core and the model and images are channels-last (the depthwise convs of the ShuffleNet blocks train
-    faster in NHWC); ``last.pt`` and ``best.pt`` are written through a temporary file and a rename.
+    faster in NHWC); ``last.pt`` and ``best.pt`` are written through a temporary file and a rename; the weight EMA
+    takes the run's ``ema_decay`` and ``ema_tau`` (``yolo_ghost.engine.ema``).
+
+    Args:
+        cfg, overrides, _callbacks: as ``ClassificationTrainer``.
+        ema: the weight EMA's ``ema_decay`` and ``ema_tau`` (ultralytics' 0.9999 and 2000 when not given).
     """
+
+    def __init__(
+        self,
+        cfg: Any = DEFAULT_CFG,
+        overrides: dict[str, Any] | None = None,
+        _callbacks: dict | None = None,
+        ema: dict[str, float] | None = None,
+    ) -> None:
+        self.ema_hyp = check_ema(ema or {})
+        super().__init__(cfg, overrides, _callbacks)
 
     def get_model(self, cfg: Any = None, weights: torch.nn.Module | None = None, verbose: bool = True):
         """Build the yolo-ghost classifier for this dataset's classes, loading ``weights`` (matching layers) if given."""
         model = YoloGhostClassifier(
             cfg or self.args.model, nc=self.data["nc"], ch=self.data.get("channels", 3), verbose=verbose and RANK == -1
         )
+        self.store_ema(model)
         if weights:
             model.load(weights)
         for m in model.modules():
@@ -165,6 +182,13 @@ def resolve_cls_data(data: str | Path) -> Path:
     return p
 
 
+def eval_split(data: str | Path) -> str:
+    """The split a finished classifier is scored on: ``test`` when the dataset holds a held-out ``test/`` beside its
+    ``val/`` (scored once, never seen while training), else ``val``."""
+    p = resolve_cls_data(data)
+    return "test" if (p / "test").is_dir() and any((p / s).is_dir() for s in ("val", "valid", "validation")) else "val"
+
+
 def check_classifier_cfg(cfg: str | Path) -> str:
     """The model config as the trainer's ``model`` argument, after checking it is a classifier.
 
@@ -187,12 +211,18 @@ def _check_data(data: str | Path) -> str:
     return str(resolve_cls_data(data))
 
 
+def _split_args(args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The EMA keys out of the ultralytics arguments, as ``YoloGhostClassificationTrainer`` keyword arguments."""
+    return args, {"ema": pop_ema_keys(args)}
+
+
 CLASSIFY = TrainTask(
     name="classify",
     trainer=YoloGhostClassificationTrainer,
     check_cfg=check_classifier_cfg,
     check_data=_check_data,
-    recipe=cls_recipe_for,
+    recipe=lambda data: cls_recipe_for(data),  # looked up when called, so that a replaced cls_recipe_for is used
+    split_args=_split_args,
     metrics=CLS_CURVE_COLUMNS,
     curve_key="top1",  # the detector's plateau rule, on top-1
 )
@@ -259,17 +289,22 @@ def validate_classifier(
     name: str = "exp",
     exist_ok: bool = False,
     trust_checkpoint: bool = False,
+    split: str = "val",
     **overrides: Any,
 ) -> dict[str, Any]:
     """Evaluate a classifier checkpoint on a dataset's evaluation split: top-1, top-5 and per-class accuracy.
+
+    ``split`` is ``val`` (the split training validates on) or ``test`` (a held-out split, see ``eval_split``).
 
     ``imgsz`` defaults to the size the checkpoint was trained at. The results also go to ``metrics.json`` in the run
     folder (``project/name``, numbered unless ``exist_ok``). The checkpoint is read with the allow-list of
     ``yolo_ghost.models.checkpoint`` (``trust_checkpoint=True`` runs code from the file).
 
     Raises:
-        ConfigError: a missing checkpoint or dataset, or a checkpoint of a detector.
+        ConfigError: a missing checkpoint or dataset, a checkpoint of a detector, or a split other than val and test.
     """
+    if split not in ("val", "test"):
+        raise ConfigError(f"split {split!r}: a classifier is evaluated on 'val' or 'test'")
     prepare_offline()
     save_dir = next_run_dir(project, name, exist_ok)
     p = Path(weights)
@@ -286,7 +321,7 @@ def validate_classifier(
         "imgsz": imgsz or train_args.get("imgsz", CLS_RECIPE.imgsz),
         "batch": batch,
         "device": device,
-        "split": "val",
+        "split": split,
         "plots": False,
         **overrides,
     }

@@ -11,8 +11,7 @@ the run arguments, in which ``model`` is the model config (a shipped bare name o
 from __future__ import annotations
 
 import logging
-import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from copy import copy
 from pathlib import Path
@@ -27,7 +26,8 @@ from yolo_ghost.cfg import ConfigError, resolve_model_cfg
 from yolo_ghost.data.resolve import check_splits, resolve_data
 from yolo_ghost.engine.curves import MAP_COLUMNS, summary_warning
 from yolo_ghost.engine.detect.val import CocoDetectionValidator
-from yolo_ghost.engine.hyp import check_hyp, read_hyp
+from yolo_ghost.engine.ema import DEFAULT_EMA, EmaScheduleMixin, check_ema, pop_ema_keys
+from yolo_ghost.engine.hyp import read_hyp
 from yolo_ghost.engine.recipe import Recipe
 from yolo_ghost.engine.run import TrainTask, model_cost, run_training, summarize
 from yolo_ghost.engine.trainer import CpuTrainerMixin, find_last, training_finished
@@ -71,14 +71,12 @@ YOLOV5_TRAIN_HYP: dict[str, Any] = {
     "nbs": 16,
     # The weight EMA that is validated and saved (YOLOv5's ModelEMA, as ultralytics'): decay 0.9999 reached through
     # the ramp 1 - exp(-updates / 2000). No ultralytics argument sets it: `train` hands these to the trainer.
-    "ema_decay": 0.9999,
-    "ema_tau": 2000.0,
+    **DEFAULT_EMA,
     # Weight of the feature-imitation loss when a teacher is given (`--distill`; ultralytics' `dis`). Provisional,
     # until measured: ultralytics' 6.0 is sized for its anchor-free loss; at 0.1 the imitation term of a trained
     # teacher starts at about the size of the YOLOv5 loss.
     "dis": 0.1,
 }
-EMA_KEYS = ("ema_decay", "ema_tau")
 
 
 # YOLOv5's train.py defaults, for any dataset without a calibrated recipe.
@@ -117,7 +115,7 @@ def recipe_for(data: str | Path) -> Recipe:
     return DATASET_RECIPES.get(str(data).strip().lower().removesuffix(".yaml"), YOLOV5_RECIPE)
 
 
-class YoloGhostTrainer(CpuTrainerMixin, DetectionTrainer):
+class YoloGhostTrainer(EmaScheduleMixin, CpuTrainerMixin, DetectionTrainer):
     """The ultralytics detection trainer for yolo-ghost models (offline, all cores, channels-last and atomic
     checkpoints from ``CpuTrainerMixin``).
 
@@ -159,34 +157,16 @@ class YoloGhostTrainer(CpuTrainerMixin, DetectionTrainer):
         )
         if self.loss_hyp:
             model.yaml["loss_hyp"] = {**(model.yaml.get("loss_hyp") or {}), **self.loss_hyp}
-        if self.ema_hyp:
-            model.yaml["ema"] = {**(model.yaml.get("ema") or {}), **self.ema_hyp}
+        self.store_ema(model)
         self.set_model_names_for_load(model)
         if weights:
             model.load(weights, verbose=verbose and RANK in {-1, 0})
         return model
 
     def _setup_train(self) -> None:
-        """As ultralytics (a ``distill_model`` teacher wraps the model in ``HeadDistillationModel``), then the EMA
-        schedule of the model's ``ema`` settings (this run's, or its checkpoint's)."""
+        """As ``EmaScheduleMixin``, with a ``distill_model`` teacher wrapping the model in ``HeadDistillationModel``."""
         with _distillation_model(HeadDistillationModel):
             super()._setup_train()
-        self._schedule_ema()
-
-    def _load_checkpoint_state(self, ckpt: dict[str, Any]) -> None:
-        """As ultralytics (which makes a new EMA, as after a NaN loss), then the EMA schedule again."""
-        super()._load_checkpoint_state(ckpt)
-        self._schedule_ema()
-
-    def _schedule_ema(self) -> None:
-        # ultralytics' decay ramps to 0.9999 (an average over ~10,000 updates) with a time constant of 2,000 updates,
-        # sized for YOLOv5's ~550,000 on COCO; a run of a few thousand updates ends near 0.7 and averages almost
-        # nothing. The recipe of a short run sets its own.
-        ema = (getattr(unwrap_model(self.model), "yaml", None) or {}).get("ema") or {}
-        if self.ema is not None and ema:
-            decay = float(ema.get("ema_decay", YOLOV5_TRAIN_HYP["ema_decay"]))
-            tau = float(ema.get("ema_tau", YOLOV5_TRAIN_HYP["ema_tau"]))
-            self.ema.decay = lambda updates: decay * (1 - math.exp(-updates / tau))
 
     def get_validator(self):
         """The pycocotools validator (ultralytics' own until it is installed), with this head's loss names."""
@@ -321,11 +301,6 @@ def load_hyp(hyp: str | Path | dict[str, Any] | None) -> tuple[dict[str, Any], d
     return d, _pop_loss_keys(d)
 
 
-def check_ema(hyp: Mapping[str, Any]) -> dict[str, float]:
-    """The EMA keys of ``hyp`` as floats, checked as ``--hyp`` checks them: ``0 <= ema_decay < 1``, ``ema_tau > 0``."""
-    return check_hyp({k: hyp[k] for k in EMA_KEYS if k in hyp}, "hyp")
-
-
 def _model_arg(cfg: str | Path) -> str:
     """The model config as the trainer's ``model`` argument: a shipped bare name stays bare, a file gets absolute."""
     resolve_model_cfg(cfg)  # raises ConfigError with suggestions when missing
@@ -342,8 +317,7 @@ def _pop_loss_keys(args: dict[str, Any]) -> dict[str, float]:
 
 def _split_args(args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The EMA and YOLOv5 loss keys out of the ultralytics arguments, as ``YoloGhostTrainer`` keyword arguments."""
-    ema = {k: args.pop(k) for k in EMA_KEYS if k in args}
-    return args, {"ema": ema, "loss_hyp": _pop_loss_keys(args)}
+    return args, {"ema": pop_ema_keys(args), "loss_hyp": _pop_loss_keys(args)}
 
 
 def _check_data(data: str | Path) -> str:
