@@ -1,6 +1,6 @@
 """Train (or evaluate) a yolo-ghost classifier: the same command as ``yolo-ghost train-cls``.
 
-python train_cls.py --cfg shufflenetv2-k5-cls.yaml                          # built-in synthetic `shapes-cls` set
+python train_cls.py --cfg shufflenetv2-k5-cls.yaml                          # built-in synthetic `shapes-cls-v2` set
 python train_cls.py --cfg shufflenetv2-cls.yaml --data ~/data/cifar10 --epochs 30   # ImageFolder layout on disk
 python train_cls.py --val runs/train-cls/exp/weights/best.pt --data ~/data/cifar10  # evaluate a checkpoint
 """

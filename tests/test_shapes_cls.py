@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
+from yolo_ghost.data.shapes import cache_root
 from yolo_ghost.data.shapes_cls import (
     SHAPES_CLS_NAMES,
     SHAPES_CLS_SETS,
@@ -108,3 +109,21 @@ def test_a_held_out_test_split_is_balanced_and_leaves_train_and_val_as_they_were
     assert len(test_imgs) == 30 and not test_imgs & train_imgs
     with pytest.raises(ValueError, match="n_test must be 0"):
         make_shapes_cls(tmp_path, n_test=5)
+
+
+def test_the_recalibrated_set_is_balanced_in_every_split_and_has_its_own_recipe(tmp_path):
+    from yolo_ghost.engine.classify.train import CLS_RECIPE, DEFAULT_DATA, cls_recipe_for
+
+    assert DEFAULT_DATA == "shapes-cls-v2"
+    folder = resolve_builtin_cls_dataset("SHAPES_CLS_V2")  # the set as a user gets it (~25 s to generate on 2 cores)
+    assert folder is not None and folder.parent == cache_root() / "shapes-cls"
+    for split, n in (("train", 7500), ("val", 1000), ("test", 10000)):
+        counts = Counter(p.parent.name for p in (folder / split).glob("*/*.png"))
+        assert sorted(counts) == list(SHAPES_CLS_NAMES) and set(counts.values()) == {n // 10}, (split, counts)
+    assert json.loads((folder / ".complete.json").read_text())["params"]["clutter"] == 0.0
+    v2 = cls_recipe_for("shapes_cls_v2")
+    assert (v2.epochs, v2.imgsz, v2.batch) == (20, 32, 64)
+    assert {k: v2.hyp[k] for k in ("cos_lr", "lrf", "ema_decay", "ema_tau")} == {
+        "cos_lr": True, "lrf": 0.01, "ema_decay": 0.995, "ema_tau": 100.0,
+    }  # fmt: skip
+    assert cls_recipe_for("shapes-cls") is CLS_RECIPE and cls_recipe_for(tmp_path) is CLS_RECIPE

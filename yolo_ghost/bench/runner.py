@@ -156,7 +156,7 @@ def run_bench(
         cfgs: model configs, all detectors or all classifiers; the first one is the baseline of every ratio (put the
             stock model first).
         data: detectors: a dataset YAML or ``shapes`` (the built-in synthetic set, the default); classifiers: an
-            ImageFolder folder or ``shapes-cls`` (the default).
+            ImageFolder folder or a built-in set (``shapes-cls-v2``, the default).
         epochs, imgsz, batch, device, workers: the training recipe, the same for every config; None takes the
             task's default (``BenchTask.recipe``: the dataset's recipe for detectors, ``train_cls.py``'s defaults
             for classifiers).

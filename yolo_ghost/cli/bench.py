@@ -37,8 +37,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     options.add_weights(p, nargs="+", help="one checkpoint per --cfg: evaluate instead of training")
     options.add_data(
         p, default=None,
-        help="detectors: dataset YAML or 'shapes' (built-in, default); classifiers: ImageFolder folder or 'shapes-cls' "
-        "(built-in, default)",
+        help="detectors: dataset YAML or 'shapes' (built-in, default); classifiers: ImageFolder folder or 'shapes-cls-v2' "
+        "(built-in, default; 'shapes-cls': the first study's set)",
     )  # fmt: skip
     options.add_epochs(p, help=recipe("epochs per run", "epochs"))
     options.add_img(p, help=recipe("train/val size", "imgsz"))

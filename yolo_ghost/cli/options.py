@@ -150,7 +150,7 @@ def add_trust_checkpoint(p: argparse.ArgumentParser) -> None:
 
 def recipe_help(text: str, field: str, *, detect: bool = True, classify: bool = False) -> str:
     """``text`` and where its default comes from, read from the recipes themselves so that ``--help`` cannot drift
-    from them: ``epochs per run (default: the dataset's recipe; shapes 36, other datasets 100, classifiers 30)``."""
+    from them: ``epochs per run (default: the dataset's recipe; shapes 36, other datasets 100, classifiers: ...)``."""
     parts = []
     if detect:
         from yolo_ghost.engine.detect.train import DATASET_RECIPES, YOLOV5_RECIPE
@@ -160,9 +160,11 @@ def recipe_help(text: str, field: str, *, detect: bool = True, classify: bool = 
             f"other datasets {getattr(YOLOV5_RECIPE, field)}",
         ]
     if classify:
-        from yolo_ghost.engine.classify.train import CLS_RECIPE
+        from yolo_ghost.engine.classify.train import CLS_RECIPE, CLS_RECIPES
 
-        parts.append(f"classifiers {getattr(CLS_RECIPE, field)}" if detect else str(getattr(CLS_RECIPE, field)))
+        sets = [f"{name} {getattr(r, field)}" for name, r in CLS_RECIPES.items()]
+        other = f"other folders {getattr(CLS_RECIPE, field)}"
+        parts.append(f"classifiers: {', '.join(sets)}, {other}" if detect else ", ".join([*sets, other]))
     return f"{text} (default: the dataset's recipe; {', '.join(parts)})"
 
 

@@ -10,7 +10,7 @@ import argparse
 from yolo_ghost.cli import options
 
 EXAMPLES = """examples:
-  yolo-ghost train-cls --cfg shufflenetv2-k5-cls.yaml                          # built-in synthetic `shapes-cls` set
+  yolo-ghost train-cls --cfg shufflenetv2-k5-cls.yaml                          # built-in synthetic `shapes-cls-v2` set
   yolo-ghost train-cls --cfg shufflenetv2-cls.yaml --data ~/data/cifar10 --epochs 30  # ImageFolder on disk
   yolo-ghost train-cls --resume runs/train-cls/exp                             # continue an interrupted run
   yolo-ghost train-cls --val runs/train-cls/exp/weights/best.pt --data ~/data/cifar10  # evaluate a checkpoint
@@ -26,7 +26,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     options.add_cfg(p, help="classifier YAML: a shipped name (shufflenetv2-k5-cls.yaml) or a path")
     options.add_data(
-        p, default=DEFAULT_DATA, help=f"'{DEFAULT_DATA}' (built in, default) or a folder DIR/{{train,val}}/<class>/"
+        p,
+        default=DEFAULT_DATA,
+        help=f"'{DEFAULT_DATA}' (built in, default), 'shapes-cls' (the first study's set) or a folder "
+        "DIR/{train,val}/<class>/ (a test/ beside them is the bench's held-out split)",
     )
     options.add_weights(p, help="checkpoint (.pt) whose matching layers initialise the model")
     options.add_epochs(p, help=recipe("number of epochs", "epochs"))
