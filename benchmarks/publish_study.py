@@ -7,7 +7,7 @@ python benchmarks/publish_study.py results/shufflenet-study
 A new study:
 
 python -m yolo_ghost bench --cfg shufflenetv2-cls.yaml shufflenetv2-se-cls.yaml shufflenetv2-sk-cls.yaml \\
-    shufflenetv2-liteconv-cls.yaml shufflenetv2-k5-cls.yaml shufflenetv2-csp-cls.yaml --seeds 3 --name study
+    shufflenetv2-liteconv-cls.yaml shufflenetv2-k5-cls.yaml shufflenetv2-csp-cls.yaml --seeds 5 --name study
 python benchmarks/publish_study.py runs/bench/study
 """
 

@@ -126,6 +126,10 @@ def test_a_held_out_test_split_is_scored_once_and_named(run, tmp_path):
     m = validate_classifier(run["best"], data=folder, project=tmp_path, name="t", split="test")
     assert m["n_images"] == 10 and m["top1"] == pytest.approx(_independent_top1(run["best"], folder / "test", 32))
     assert validate_classifier(run["best"], data=folder, project=tmp_path, name="v")["n_images"] == 6
+    from yolo_ghost.bench.tasks import CLASSIFY  # the bench scores the test split, as validate_classifier does
+
+    assert CLASSIFY.score(run["best"], str(folder), 32, tmp_path / "s")["top1"] == pytest.approx(m["top1"])
+    assert json.loads((tmp_path / "s" / "metrics.json").read_text())["n_images"] == 10
     with pytest.raises(ConfigError, match="'val' or 'test'"):
         validate_classifier(run["best"], data=folder, project=tmp_path, split="train")
 

@@ -37,7 +37,7 @@ from yolo_ghost.utils.atomic import write_json_atomic
 DEFAULT_DATA = "shapes-cls-v2"
 DEFAULT_PROJECT = "runs/train-cls"
 
-# A from-scratch recipe for small images (CIFAR-style): AdamW with a cosine-free linear decay, a short warm-up,
+# From-scratch hyperparameters for small images (CIFAR-style): AdamW with a linear decay, a short warm-up,
 # random resized crops and flips, no RandAugment and no random erasing (RandAugment's solarize and colour ops change
 # the hue that the built-in classes are defined by, and erasing can remove a 32 px image's whole object).
 CLS_TRAIN_HYP: dict[str, Any] = {
@@ -158,9 +158,8 @@ class YoloGhostClassificationTrainer(EmaScheduleMixin, CpuTrainerMixin, Classifi
 
 def resolve_cls_data(data: str | Path) -> Path:
     """The folder of a classification dataset: a built-in set (``shapes-cls-v2``, ``shapes-cls``: generated on first
-    use) or a folder on disk
-    in ImageFolder layout (``train/<class>/*.png`` and ``val/<class>/*.png``; ``valid/``, ``validation/`` or ``test/``
-    also serve as the evaluation split). Nothing is downloaded.
+    use) or a folder on disk in ImageFolder layout (``train/<class>/*.png`` and ``val/<class>/*.png``; ``valid/``,
+    ``validation/`` or ``test/`` also serve as the evaluation split). Nothing is downloaded.
 
     Raises:
         ConfigError: the name is neither built in nor an existing folder, or the folder lacks a split or images.
