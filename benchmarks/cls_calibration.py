@@ -6,7 +6,7 @@ For each setting (clutter, train-set size, epochs, learning-rate schedule, weigh
 and a large held-out test split (scored once on ``best.pt``). The table gives, per setting, test top-1 mean and
 sample standard deviation over seeds, val top-1, the largest plateau gain (the detector's 5% rule), how many runs were
 still improving, and training seconds per run. Settings are given as ``key=value,key=value`` strings; keys are
-``make_shapes_cls`` arguments (clutter, n_train, n_val, n_test), ``epochs``, ``batch``, and ``--hyp`` keys.
+``make_shapes_cls`` arguments (clutter, min_size, n_train, n_val, n_test), ``epochs``, ``batch``, and ``--hyp`` keys.
 
     python benchmarks/cls_calibration.py --cfg shufflenetv2-cls.yaml --seeds 0 1 \\
         --setting clutter=0.5,n_train=7500,epochs=20 --setting clutter=0.25,n_train=7500,epochs=20 \\
@@ -28,7 +28,7 @@ from typing import Any
 from yolo_ghost.data.shapes_cls import make_shapes_cls
 from yolo_ghost.engine.classify.train import CLS_RECIPE, train_classifier, validate_classifier
 
-DATA_KEYS = ("clutter", "n_train", "n_val", "n_test")
+DATA_KEYS = ("clutter", "n_train", "n_val", "n_test", "min_size")
 RUN_KEYS = ("epochs", "batch")
 # What every setting starts from: a small val split for the curve, a large test split for the score.
 BASE = {"n_val": 1000, "n_test": 10000}

@@ -111,6 +111,22 @@ def test_a_held_out_test_split_is_balanced_and_leaves_train_and_val_as_they_were
         make_shapes_cls(tmp_path, n_test=5)
 
 
+def test_min_size_sets_the_smallest_main_object(tmp_path):
+    # the main object's share of the image, seen as its mask on a clutter-free image: never below min_size's
+    def object_fraction(i: int, min_size: float) -> float:
+        img, _ = render_cls_image(0, "train", i, 64, clutter=0.0, min_size=min_size)
+        grad = np.abs(np.diff(img.astype(float), axis=0)).sum(2)
+        rows = np.where(grad.max(1) > 40)[0]  # rows where the object's edges are
+        return (rows.max() - rows.min()) / 64 if len(rows) else 0.0
+
+    small = [object_fraction(i, 0.1) for i in range(40)]
+    large = [object_fraction(i, 0.8) for i in range(40)]
+    assert min(large) > 0.5 and np.mean(large) > np.mean(small) + 0.2, (min(large), np.mean(small))
+    assert make_shapes_cls(tmp_path, n_train=10, n_val=10, imgsz=16, min_size=0.5).name.endswith("-min0.5")
+    with pytest.raises(ValueError, match=r"min_size must be a number in \[0.1, 0.9\]"):
+        make_shapes_cls(tmp_path, min_size=0.05)
+
+
 def test_the_recalibrated_set_is_balanced_in_every_split_and_has_its_own_recipe(tmp_path):
     from yolo_ghost.engine.classify.train import CLS_RECIPE, DEFAULT_DATA, cls_recipe_for
 
@@ -120,7 +136,8 @@ def test_the_recalibrated_set_is_balanced_in_every_split_and_has_its_own_recipe(
     for split, n in (("train", 7500), ("val", 1000), ("test", 10000)):
         counts = Counter(p.parent.name for p in (folder / split).glob("*/*.png"))
         assert sorted(counts) == list(SHAPES_CLS_NAMES) and set(counts.values()) == {n // 10}, (split, counts)
-    assert json.loads((folder / ".complete.json").read_text())["params"]["clutter"] == 0.0
+    params = json.loads((folder / ".complete.json").read_text())["params"]
+    assert (params["clutter"], params["min_size"], params["n_test"]) == (0.0, 0.5, 10000)
     v2 = cls_recipe_for("shapes_cls_v2")
     assert (v2.epochs, v2.imgsz, v2.batch) == (20, 32, 64)
     assert {k: v2.hyp[k] for k in ("cos_lr", "lrf", "ema_decay", "ema_tau")} == {
