@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from yolo_ghost.data.shapes_cls import make_shapes_cls
-from yolo_ghost.engine.classify.train import CLS_RECIPE, train_classifier, validate_classifier
+from yolo_ghost.engine.classify.train import train_classifier, validate_classifier
 
 DATA_KEYS = ("clutter", "n_train", "n_val", "n_test", "min_size")
 RUN_KEYS = ("epochs", "batch")
@@ -59,7 +59,7 @@ def run_setting(cfg: str, setting: dict[str, Any], seed: int, workdir: Path) -> 
     data_args = {**BASE, **{k: v for k, v in setting.items() if k in DATA_KEYS}}
     data = make_shapes_cls(**data_args)
     run_args = {k: v for k, v in setting.items() if k in RUN_KEYS}
-    hyp = {**CLS_RECIPE.hyp, **{k: v for k, v in setting.items() if k not in DATA_KEYS + RUN_KEYS}}
+    hyp = {k: v for k, v in setting.items() if k not in DATA_KEYS + RUN_KEYS}  # over the recipe of a folder dataset
     t0 = time.time()
     s = train_classifier(cfg, data=data, seed=seed, hyp=hyp, project=workdir, name="run", plots=False, **run_args)
     seconds = time.time() - t0

@@ -41,7 +41,7 @@ def compare(a_dir: Path, b_dir: Path, metric: str = "map50_95") -> str:
     (ma, sa), (mb, sb) = mean_std(list(a.values())), mean_std(list(b.values()))
     d = welch_interval(list(a.values()), list(b.values()))
     interval = f"[{d.low:+.4f}, {d.high:+.4f}]" if d.low is not None else "(no interval: one run on a side)"
-    verdict = "significant" if d.low is not None and (d.low > 0 or d.high < 0) else "not significant"
+    verdict = "significant" if d.significant else "not significant"
     return (
         f"{a_dir} (seeds {', '.join(map(str, a))}): {ma:.4f} ± {sa:.4f}; {b_dir} (seeds {', '.join(map(str, b))}): "
         f"{mb:.4f} ± {sb:.4f}; {metric} difference {d.diff:+.4f} {interval}, {verdict}"

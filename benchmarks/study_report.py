@@ -37,7 +37,7 @@ from study import (
 
 from yolo_ghost.bench.report import format_interval, format_mean_std, register_report_section, write_report
 from yolo_ghost.bench.stats import Difference, welch_interval
-from yolo_ghost.data.shapes_cls import SHAPES_CLS_SETS
+from yolo_ghost.data.shapes_cls import SHAPES_CLS_SETS, builtin_cls_key
 from yolo_ghost.models.yolo import build_model
 from yolo_ghost.tools.profiler import profile_model
 from yolo_ghost.utils.atomic import atomic_write
@@ -235,8 +235,8 @@ GPU_COMMAND = (
 def scored_on(data: str) -> str:
     """Which split a classifier bench on ``data`` scored, in words (``yolo_ghost.bench.tasks``: a held-out test split
     when the dataset has one, else val)."""
-    key = str(data).strip().lower().replace("_", "-")
-    if key in SHAPES_CLS_SETS:
+    key = builtin_cls_key(data)
+    if key:
         n_test = SHAPES_CLS_SETS[key].get("n_test", 0)
         return f"the held-out test split ({n_test:,} images, scored once)" if n_test else "the val split"
     return "the dataset's test split when it has one beside val, else its val split"
@@ -372,8 +372,7 @@ def study_page(report: Mapping[str, Any], figures: Mapping[str, str]) -> str:
     out += [
         "",
         f"Top-1 / top-5: mean ± std over seeds of best.pt on {scored_on(s['data'])}; Δ with Welch's t 95% interval "
-        "against "
-        "the baseline; the study's Δ is its variant's top-1 minus its baseline's, one run each, and *inside* means it "
+        "against the baseline; the study's Δ is its variant's top-1 minus its baseline's, one run each, and *inside* means it "
         f"lies within our interval; latency: batch 1 at {s['latency_imgsz']}x{s['latency_imgsz']}, BN fused, median "
         "of the bench's interleaved rounds, (x) = ratio to the baseline.",
         "",

@@ -8,8 +8,8 @@ background with lines crossing the object, blur and sensor noise. The label is t
 least twice the size of any distractor.
 
 Images are small (32 px by default, like CIFAR-10) and written as PNG in ImageFolder layout
-(``train/<class>/*.png``, ``val/<class>/*.png`` and, when asked for, a held-out ``test/<class>/*.png``), the layout the ultralytics classification loader reads and the one
-any folder dataset on disk uses. Every image is drawn from its own random generator seeded by
+(``train/<class>/*.png``, ``val/<class>/*.png`` and, when asked for, a held-out ``test/<class>/*.png``), the layout
+the ultralytics classification loader reads and the one any folder dataset on disk uses. Every image is drawn from its own random generator seeded by
 ``(seed, split, index)``, so a dataset is identical from run to run and any image can be rendered alone
 (``render_cls_image``). ``make_shapes_cls`` writes the dataset once into ``cache_root() / "shapes-cls"`` and reuses it;
 a folder is used only once its completion marker matches the generation parameters and ``FORMAT_VERSION``.

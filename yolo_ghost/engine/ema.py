@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import torch
+from ultralytics.utils import DEFAULT_CFG
 from ultralytics.utils.torch_utils import unwrap_model
 
 from yolo_ghost.engine.hyp import check_hyp
@@ -38,12 +39,20 @@ class EmaScheduleMixin:
     """Gives an ultralytics trainer's weight EMA the schedule ``decay * (1 - exp(-updates / tau))`` of the run's
     ``ema_decay`` and ``ema_tau``.
 
-    The trainer's ``__init__`` sets ``self.ema_hyp`` (``check_ema``) and its ``get_model`` calls ``store_ema`` on the
-    model it builds; a resumed run reads the schedule back from its checkpoint's model. A run without EMA keys keeps
-    ultralytics' schedule.
+    The trainer takes the settings as its ``ema`` keyword argument (checked by ``check_ema``) and its ``get_model``
+    calls ``store_ema`` on the model it builds; a resumed run reads the schedule back from its checkpoint's model. A
+    run without EMA keys keeps ultralytics' schedule.
     """
 
-    ema_hyp: dict[str, float]  # set by the trainer's __init__
+    def __init__(
+        self,
+        cfg: Any = DEFAULT_CFG,
+        overrides: dict[str, Any] | None = None,
+        _callbacks: dict | None = None,
+        ema: dict[str, float] | None = None,
+    ) -> None:
+        self.ema_hyp = check_ema(ema or {})
+        super().__init__(cfg, overrides, _callbacks)
 
     def store_ema(self, model: torch.nn.Module) -> None:
         """Record this run's EMA settings in ``model.yaml`` (saved with every checkpoint)."""

@@ -17,13 +17,13 @@ from typing import Any
 
 import torch
 from ultralytics.models.yolo.classify import ClassificationTrainer, ClassificationValidator
-from ultralytics.utils import DEFAULT_CFG, LOGGER, RANK
+from ultralytics.utils import LOGGER, RANK
 
 from yolo_ghost.cfg import ConfigError, load_model_cfg, resolve_model_cfg
 from yolo_ghost.data.scan import scan_images
 from yolo_ghost.data.shapes_cls import BUILTIN_NAMES, builtin_cls_key, resolve_builtin_cls_dataset
 from yolo_ghost.engine.curves import summary_warning
-from yolo_ghost.engine.ema import EmaScheduleMixin, check_ema, pop_ema_keys
+from yolo_ghost.engine.ema import EmaScheduleMixin, pop_ema_keys
 from yolo_ghost.engine.recipe import Recipe
 from yolo_ghost.engine.run import TrainTask, run_training, summarize
 from yolo_ghost.engine.run_dir import next_run_dir, remove_new_run_on_failure
@@ -119,18 +119,9 @@ class YoloGhostClassificationTrainer(EmaScheduleMixin, CpuTrainerMixin, Classifi
 
     Args:
         cfg, overrides, _callbacks: as ``ClassificationTrainer``.
-        ema: the weight EMA's ``ema_decay`` and ``ema_tau`` (ultralytics' 0.9999 and 2000 when not given).
+        ema: the weight EMA's ``ema_decay`` and ``ema_tau`` (``EmaScheduleMixin``; ultralytics' 0.9999 and 2000 when
+            not given).
     """
-
-    def __init__(
-        self,
-        cfg: Any = DEFAULT_CFG,
-        overrides: dict[str, Any] | None = None,
-        _callbacks: dict | None = None,
-        ema: dict[str, float] | None = None,
-    ) -> None:
-        self.ema_hyp = check_ema(ema or {})
-        super().__init__(cfg, overrides, _callbacks)
 
     def get_model(self, cfg: Any = None, weights: torch.nn.Module | None = None, verbose: bool = True):
         """Build the yolo-ghost classifier for this dataset's classes, loading ``weights`` (matching layers) if given."""

@@ -26,7 +26,7 @@ from yolo_ghost.cfg import ConfigError, resolve_model_cfg
 from yolo_ghost.data.resolve import check_splits, resolve_data
 from yolo_ghost.engine.curves import MAP_COLUMNS, summary_warning
 from yolo_ghost.engine.detect.val import CocoDetectionValidator
-from yolo_ghost.engine.ema import DEFAULT_EMA, EmaScheduleMixin, check_ema, pop_ema_keys
+from yolo_ghost.engine.ema import DEFAULT_EMA, EmaScheduleMixin, pop_ema_keys
 from yolo_ghost.engine.hyp import read_hyp
 from yolo_ghost.engine.recipe import Recipe
 from yolo_ghost.engine.run import TrainTask, model_cost, run_training, summarize
@@ -139,9 +139,8 @@ class YoloGhostTrainer(EmaScheduleMixin, CpuTrainerMixin, DetectionTrainer):
         ema: dict[str, float] | None = None,
     ) -> None:
         self.loss_hyp = dict(loss_hyp or {})
-        self.ema_hyp = check_ema(ema or {})
         workers = (overrides or {}).get("workers")
-        super().__init__(cfg, overrides, _callbacks)
+        super().__init__(cfg, overrides, _callbacks, ema=ema)
         # ultralytics forces 0 loader workers on CPU; a mosaic pipeline in the training process costs more there
         # than the workers' share of the cores, so the value asked for is kept.
         if workers is not None:
